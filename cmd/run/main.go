@@ -1,0 +1,171 @@
+// Command run executes a WebAssembly (WASI preview 1) module in a sandbox
+// and records every host call into the lake.
+//
+//	run [flags] module.wasm [args...]
+//
+// Flags come before the module; everything after it (or after "--") goes to
+// the guest. See docs/cli.md for every flag and exit code.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/timelake/timelake/sandbox"
+)
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// options are the parsed flags of a run.
+type options struct {
+	mounts       mountFlag
+	env          envFlag
+	envInherit   bool
+	maxMemory    memoryFlag
+	timeout      time.Duration
+	maxOpenFiles int
+	cacheDir     string
+	module       string
+	args         []string
+}
+
+const usageHead = `usage: run [flags] module.wasm [args...]
+
+Runs a WASI preview 1 module in a sandbox. Flags come before the module;
+everything after it (or after --) is passed to the guest.
+
+exit codes: the guest's exit code (above 255 reported as 255); 2 bad usage or
+module; 124 --timeout hit; 125 internal error; 134 the guest trapped.
+
+flags:
+`
+
+func newFlagSet(stderr io.Writer, o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	fs.Var(&o.mounts, "dir", "preopen a host directory: HOST[:GUEST][:ro] (repeatable)")
+	fs.Var(&o.env, "env", "set a guest variable K=V, or copy host variable K (repeatable)")
+	fs.BoolVar(&o.envInherit, "env-inherit", false, "pass the whole host environment to the guest")
+	fs.Var(&o.maxMemory, "max-memory", "cap guest memory: bytes (64MiB, 1GiB) or wasm pages (1024p)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop the guest after this long (exit code 124)")
+	fs.IntVar(&o.maxOpenFiles, "max-open-files", 1024, "most fds the guest may hold open, stdio and preopens included")
+	fs.StringVar(&o.cacheDir, "cache-dir", defaultCacheDir(), "compilation cache directory (empty disables it)")
+	return fs
+}
+
+func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlagSet(stderr, &o)
+	if err := fs.Parse(argv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprintln(stderr, "run: missing module: usage: run [flags] module.wasm [args...]")
+		return exitUsage
+	}
+	o.module, o.args = rest[0], rest[1:]
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := record(ctx, &o, stdin, stdout, stderr)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "run: %s\n", oneLine(err.Error()))
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "run: %s\n", oneLine(err.Error()))
+		return exitInternal
+	}
+	return code
+}
+
+// record runs the module in the sandbox.
+func record(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	src, err := os.ReadFile(o.module)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, badInput("module %s: no such file", o.module)
+		}
+		return 0, badInput("read module: %v", err)
+	}
+	eng, err := newEngine(ctx, engineConfig{
+		CacheDir: o.cacheDir, MaxPages: o.maxMemory.pages, Timeout: o.timeout, ModuleSrc: src,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer eng.close(ctx)
+
+	var env []string
+	if o.envInherit {
+		env = append(env, os.Environ()...)
+	}
+	env = append(env, o.env...)
+	sys, err := sandbox.New(sandbox.Config{
+		Args:         append([]string{filepath.Base(o.module)}, o.args...),
+		Env:          env,
+		Stdin:        asFile(stdin),
+		Stdout:       asFile(stdout),
+		Stderr:       asFile(stderr),
+		Mounts:       o.mounts,
+		MaxOpenFiles: o.maxOpenFiles,
+	})
+	if err != nil {
+		return 0, usageError{err}
+	}
+	defer sys.Close(ctx)
+
+	out, err := eng.run(ctx, sys)
+	if err != nil {
+		return 0, err
+	}
+	return report(stderr, out), nil
+}
+
+// report prints how the guest ended when it did not simply exit, and returns
+// the process exit code.
+func report(stderr io.Writer, out outcome) int {
+	switch {
+	case out.TimedOut:
+		fmt.Fprintln(stderr, "run: guest stopped: --timeout elapsed")
+		return exitTimeout
+	case out.Trapped:
+		fmt.Fprintf(stderr, "run: guest trapped: %s\n", out.Trap)
+		if out.Stack != "" {
+			fmt.Fprintln(stderr, out.Stack)
+		}
+		return exitTrap
+	case out.ExitCode > exitMaxGuest:
+		return exitMaxGuest
+	}
+	return int(out.ExitCode)
+}
+
+func asFile(v any) *os.File {
+	if f, ok := v.(*os.File); ok {
+		return f
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
