@@ -15,12 +15,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/timelake/timelake/sandbox"
 )
 
 func main() {
@@ -38,6 +36,14 @@ type options struct {
 	cacheDir     string
 	module       string
 	args         []string
+
+	common        commonFlags
+	noCapture     bool
+	trace         bool
+	flushInterval time.Duration
+	uploadTimeout time.Duration
+	replay        string // run ID or unique prefix to replay
+	moduleFile    string // --module: replay this file even if its digest differs
 }
 
 const usageHead = `usage: run [flags] module.wasm [args...]
@@ -65,6 +71,13 @@ func newFlagSet(stderr io.Writer, o *options) *flag.FlagSet {
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop the guest after this long (exit code 124)")
 	fs.IntVar(&o.maxOpenFiles, "max-open-files", 1024, "most fds the guest may hold open, stdio and preopens included")
 	fs.StringVar(&o.cacheDir, "cache-dir", defaultCacheDir(), "compilation cache directory (empty disables it)")
+	fs.BoolVar(&o.noCapture, "no-capture", false, "run without recording")
+	fs.BoolVar(&o.trace, "trace", false, "print each host call to stderr as it happens, strace-style")
+	fs.DurationVar(&o.flushInterval, "flush-interval", time.Second, "hand recorded calls to disk at least this often: bounds what a crash can lose")
+	fs.DurationVar(&o.uploadTimeout, "upload-timeout", 10*time.Second, "how long a finished run waits for its segments to reach the lake before leaving them in the spool")
+	fs.StringVar(&o.replay, "replay", "", "replay the recorded run RUN (full ID or unique prefix) instead of running a module")
+	fs.StringVar(&o.moduleFile, "module", "", "with --replay: use this module file even if its digest differs from the recorded one")
+	o.common.register(fs)
 	return fs
 }
 
@@ -78,68 +91,36 @@ func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	rest := fs.Args()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.replay != "" {
+		if len(rest) > 0 {
+			fmt.Fprintln(stderr, "run: --replay takes no module or arguments (the run's own are used)")
+			return exitUsage
+		}
+		code, err := replayRun(ctx, &o, stdout, stderr)
+		return exitFor(stderr, code, err)
+	}
 	if len(rest) == 0 {
 		fmt.Fprintln(stderr, "run: missing module: usage: run [flags] module.wasm [args...]")
 		return exitUsage
 	}
 	o.module, o.args = rest[0], rest[1:]
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	code, err := record(ctx, &o, stdin, stdout, stderr)
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "run: %s\n", oneLine(err.Error()))
-			return exitUsage
-		}
-		fmt.Fprintf(stderr, "run: %s\n", oneLine(err.Error()))
-		return exitInternal
-	}
-	return code
+	return exitFor(stderr, code, err)
 }
 
-// record runs the module in the sandbox.
-func record(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	src, err := os.ReadFile(o.module)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return 0, badInput("module %s: no such file", o.module)
-		}
-		return 0, badInput("read module: %v", err)
+// exitFor prints err, if any, as one line and maps it to an exit code.
+func exitFor(stderr io.Writer, code int, err error) int {
+	if err == nil {
+		return code
 	}
-	eng, err := newEngine(ctx, engineConfig{
-		CacheDir: o.cacheDir, MaxPages: o.maxMemory.pages, Timeout: o.timeout, ModuleSrc: src,
-	})
-	if err != nil {
-		return 0, err
+	fmt.Fprintf(stderr, "run: %s\n", oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
 	}
-	defer eng.close(ctx)
-
-	var env []string
-	if o.envInherit {
-		env = append(env, os.Environ()...)
-	}
-	env = append(env, o.env...)
-	sys, err := sandbox.New(sandbox.Config{
-		Args:         append([]string{filepath.Base(o.module)}, o.args...),
-		Env:          env,
-		Stdin:        asFile(stdin),
-		Stdout:       asFile(stdout),
-		Stderr:       asFile(stderr),
-		Mounts:       o.mounts,
-		MaxOpenFiles: o.maxOpenFiles,
-	})
-	if err != nil {
-		return 0, usageError{err}
-	}
-	defer sys.Close(ctx)
-
-	out, err := eng.run(ctx, sys)
-	if err != nil {
-		return 0, err
-	}
-	return report(stderr, out), nil
+	return exitInternal
 }
 
 // report prints how the guest ended when it did not simply exit, and returns

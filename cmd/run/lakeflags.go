@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+
+	"github.com/timelake/timelake/lake"
+)
+
+// commonFlags are accepted by every command and before or after a
+// subcommand: `run sync --lake URL` and `run --lake URL sync` both work.
+type commonFlags struct {
+	lakeURL     string
+	s3PathStyle bool
+	spool       string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.lakeURL, "lake", envOr("TIMELAKE_LAKE", defaultLakeURL()),
+		"lake URL: file:///DIR or s3://BUCKET/PREFIX (env TIMELAKE_LAKE)")
+	fs.BoolVar(&c.s3PathStyle, "s3-path-style", os.Getenv("TIMELAKE_S3_PATH_STYLE") != "",
+		"address S3 buckets by path, for S3-compatible servers (env TIMELAKE_S3_PATH_STYLE)")
+	fs.StringVar(&c.spool, "spool", envOr("TIMELAKE_SPOOL", defaultDataPath("spool")),
+		"local spool directory for segments not yet uploaded (env TIMELAKE_SPOOL)")
+}
+
+func (c *commonFlags) openLake(ctx context.Context) (lake.Store, error) {
+	store, err := lake.Open(ctx, c.lakeURL, lake.Options{S3PathStyle: c.s3PathStyle})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return store, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// dataDir is timelake's directory under the user's data dir:
+// $XDG_DATA_HOME/timelake, else ~/.local/share/timelake.
+func dataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "timelake")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "timelake")
+	}
+	return filepath.Join(home, ".local", "share", "timelake")
+}
+
+func defaultDataPath(name string) string { return filepath.Join(dataDir(), name) }
+
+// defaultLakeURL is the embedded default lake, a folder under the data dir.
+func defaultLakeURL() string { return "file://" + defaultDataPath("lake") }
