@@ -58,3 +58,12 @@ func defaultDataPath(name string) string { return filepath.Join(dataDir(), name)
 
 // defaultLakeURL is the embedded default lake, a folder under the data dir.
 func defaultLakeURL() string { return "file://" + defaultDataPath("lake") }
+
+// registerAgain registers the common flags on a subcommand's flag set with
+// the values parsed so far as defaults, so a flag given before the
+// subcommand is kept unless repeated after it.
+func (c *commonFlags) registerAgain(fs *flag.FlagSet) {
+	fs.StringVar(&c.lakeURL, "lake", c.lakeURL, "lake URL: file:///DIR or s3://BUCKET/PREFIX (env TIMELAKE_LAKE)")
+	fs.BoolVar(&c.s3PathStyle, "s3-path-style", c.s3PathStyle, "address S3 buckets by path (env TIMELAKE_S3_PATH_STYLE)")
+	fs.StringVar(&c.spool, "spool", c.spool, "local spool directory (env TIMELAKE_SPOOL)")
+}

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
 )
 
 func main() {
@@ -99,6 +98,10 @@ func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		code, err := replayRun(ctx, &o, stdout, stderr)
+		return exitFor(stderr, code, err)
+	}
+	if len(rest) > 0 && rest[0] == "sync" {
+		code, err := syncMain(ctx, &o, rest[1:], stdout, stderr)
 		return exitFor(stderr, code, err)
 	}
 	if len(rest) == 0 {
