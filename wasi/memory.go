@@ -43,19 +43,33 @@ func readString(mem api.Memory, ptr, n uint32) (string, bool) {
 	return string(b), true
 }
 
+// MaxIOBytes caps the bytes one read or write call moves. Reads and writes
+// may legally transfer less than asked, and guests loop; the cap keeps every
+// recorded call well below the segment format's frame limit.
+const MaxIOBytes = 16 << 20
+
 // readIOVecs decodes iovsLen iovecs (buf u32, buf_len u32) at ptr into dst,
-// reusing its capacity. Each element aliases guest memory.
+// reusing its capacity. Each element aliases guest memory. Every iovec is
+// bounds-checked; the slices returned are trimmed to MaxIOBytes in total.
 func readIOVecs(mem api.Memory, dst [][]byte, ptr, iovsLen uint32) ([][]byte, bool) {
 	raw, ok := array(mem, ptr, iovsLen, IOVecSize)
 	if !ok {
 		return dst[:0], false
 	}
 	dst = dst[:0]
+	total := 0
 	for off := 0; off < len(raw); off += IOVecSize {
 		buf, ok := region(mem, le.Uint32(raw[off:]), le.Uint32(raw[off+4:]))
 		if !ok {
 			clear(dst)
 			return dst[:0], false
+		}
+		if total+len(buf) > MaxIOBytes {
+			buf = buf[:MaxIOBytes-total]
+		}
+		total += len(buf)
+		if total == MaxIOBytes && len(buf) == 0 {
+			continue // past the cap: the guest sees a short transfer
 		}
 		dst = append(dst, buf)
 	}
