@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -70,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nexit codes: 0 ok, 1 error, 2 usage, 3 a segment was quarantined\n")
 	}
-	fs.StringVar(&c.lakeURL, "lake", envOr("TIMELAKE_LAKE", DefaultLakeURL()), "lake URL: file:///DIR or s3://BUCKET/PREFIX (env TIMELAKE_LAKE)")
+	fs.StringVar(&c.lakeURL, "lake", envOr("TIMELAKE_LAKE", lake.DefaultURL()), "lake URL: file:///DIR or s3://BUCKET/PREFIX (env TIMELAKE_LAKE)")
 	fs.BoolVar(&c.s3PathStyle, "s3-path-style", os.Getenv("TIMELAKE_S3_PATH_STYLE") != "", "address S3 buckets by path, for S3-compatible servers (env TIMELAKE_S3_PATH_STYLE)")
 	fs.BoolVar(&c.once, "once", false, "make one pass and exit (the default)")
 	fs.DurationVar(&c.watch, "watch", 0, "make a pass every `INTERVAL` (e.g. 1m) until interrupted")
@@ -105,20 +104,6 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
-}
-
-// DefaultLakeURL is the embedded lake shared with run and query:
-// $XDG_DATA_HOME/timelake/lake, else ~/.local/share/timelake/lake.
-func DefaultLakeURL() string {
-	dir := os.Getenv("XDG_DATA_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "file://" + filepath.Join(os.TempDir(), "timelake", "lake")
-		}
-		dir = filepath.Join(home, ".local", "share")
-	}
-	return "file://" + filepath.Join(dir, "timelake", "lake")
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {

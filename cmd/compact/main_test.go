@@ -56,18 +56,6 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-func TestDefaultLakeURL(t *testing.T) {
-	t.Setenv("XDG_DATA_HOME", "/xdg")
-	if got := DefaultLakeURL(); got != "file:///xdg/timelake/lake" {
-		t.Errorf("with XDG_DATA_HOME: %s", got)
-	}
-	t.Setenv("XDG_DATA_HOME", "")
-	t.Setenv("HOME", "/home/u")
-	if got := DefaultLakeURL(); got != "file:///home/u/.local/share/timelake/lake" {
-		t.Errorf("without XDG_DATA_HOME: %s", got)
-	}
-}
-
 // recorded counts the records in a lake's segments by reading them back.
 func recorded(t *testing.T, dir string) map[string]int64 {
 	t.Helper()

@@ -18,7 +18,7 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.lakeURL, "lake", envOr("TIMELAKE_LAKE", defaultLakeURL()),
+	fs.StringVar(&c.lakeURL, "lake", envOr("TIMELAKE_LAKE", lake.DefaultURL()),
 		"lake URL: file:///DIR or s3://BUCKET/PREFIX (env TIMELAKE_LAKE)")
 	fs.BoolVar(&c.s3PathStyle, "s3-path-style", os.Getenv("TIMELAKE_S3_PATH_STYLE") != "",
 		"address S3 buckets by path, for S3-compatible servers (env TIMELAKE_S3_PATH_STYLE)")
@@ -41,23 +41,8 @@ func envOr(key, def string) string {
 	return def
 }
 
-// dataDir is timelake's directory under the user's data dir:
-// $XDG_DATA_HOME/timelake, else ~/.local/share/timelake.
-func dataDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "timelake")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "timelake")
-	}
-	return filepath.Join(home, ".local", "share", "timelake")
-}
+func defaultDataPath(name string) string { return filepath.Join(lake.DataDir(), name) }
 
-func defaultDataPath(name string) string { return filepath.Join(dataDir(), name) }
-
-// defaultLakeURL is the embedded default lake, a folder under the data dir.
-func defaultLakeURL() string { return "file://" + defaultDataPath("lake") }
 
 // registerAgain registers the common flags on a subcommand's flag set with
 // the values parsed so far as defaults, so a flag given before the
