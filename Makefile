@@ -29,7 +29,7 @@ test: vet test-unit test-gostd
 bench: build
 	$(GO) run ./bench
 
-demo: build testdata
+demo: build
 	./scripts/demo.sh
 
 clean:
