@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -33,6 +31,10 @@ type options struct {
 	timeout      time.Duration
 	maxOpenFiles int
 	cacheDir     string
+	listen       listFlag // --listen: pre-opened listening sockets
+	allowConnect listFlag // --allow-connect rules
+	allowListen  listFlag // --allow-listen addresses
+	caFile       string   // --ca-file: extra roots for host TLS offload
 	module       string
 	args         []string
 
@@ -68,6 +70,10 @@ func newFlagSet(stderr io.Writer, o *options) *flag.FlagSet {
 	fs.BoolVar(&o.envInherit, "env-inherit", false, "pass the whole host environment to the guest")
 	fs.Var(&o.maxMemory, "max-memory", "cap guest memory: bytes (64MiB, 1GiB) or wasm pages (1024p)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop the guest after this long (exit code 124)")
+	fs.Var(&o.listen, "listen", "pre-open a listening TCP socket on ADDR (HOST:PORT) for the guest, as fd 3+ after the --dir fds (repeatable)")
+	fs.Var(&o.allowConnect, "allow-connect", "let the guest connect to HOST:PORT, CIDR[:PORT], IP or * (any public address) (repeatable)")
+	fs.Var(&o.allowListen, "allow-listen", "let the guest bind and listen on ADDR (HOST:PORT; empty HOST or port 0 = any) (repeatable)")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM certificates trusted by host TLS offload, besides the system roots")
 	fs.IntVar(&o.maxOpenFiles, "max-open-files", 1024, "most fds the guest may hold open, stdio and preopens included")
 	fs.StringVar(&o.cacheDir, "cache-dir", defaultCacheDir(), "compilation cache directory (empty disables it)")
 	fs.BoolVar(&o.noCapture, "no-capture", false, "run without recording")
@@ -90,8 +96,7 @@ func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	rest := fs.Args()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
 	if o.replay != "" {
 		if len(rest) > 0 {
 			fmt.Fprintln(stderr, "run: --replay takes no module or arguments (the run's own are used)")

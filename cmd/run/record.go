@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +55,9 @@ func record(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.
 		Stderr:       asFile(stderr),
 		Mounts:       o.mounts,
 		MaxOpenFiles: o.maxOpenFiles,
+		Listen:       o.listen,
+		Net:          sandbox.NetPolicy{Connect: o.allowConnect, Listen: o.allowListen},
+		CAFile:       o.caFile,
 	})
 	if err != nil {
 		return 0, usageError{err}
@@ -117,7 +122,25 @@ func record(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.
 	}
 	rec := capture.NewRecorder(box, writer, ropts)
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopSignals := onSignal(func(sig os.Signal) {
+		if o.timeout > 0 {
+			cancel() // the engine can interrupt the guest: end the run cleanly, status killed
+			return
+		}
+		// Compiled code cannot be interrupted without --timeout's checks:
+		// make everything recorded so far durable, then leave. The run stays
+		// in the spool without a trailer; `run sync` ships it as torn.
+		rec.Flush()
+		flushCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		err := writer.Flush(flushCtx)
+		done()
+		fmt.Fprintf(stderr, "run: %v: recorded calls flushed to the spool (%v); `run sync` ships them\n", sig, errOrOK(err))
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	})
 	out, runErr := eng.run(ctx, rec)
+	stopSignals()
 	trailer := &segment.Trailer{EndTime: time.Now().UTC(), Records: rec.Records()}
 	switch {
 	case runErr != nil:
@@ -204,3 +227,29 @@ func runtimeVersion() string {
 type discardSink struct{}
 
 func (discardSink) Submit(buf []byte, _ int, _ uint64) []byte { return buf[:0] }
+
+// onSignal calls fn on the first SIGINT or SIGTERM until the returned stop
+// function is called.
+func onSignal(fn func(os.Signal)) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			fn(sig)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+func errOrOK(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "ok"
+}
