@@ -1,6 +1,10 @@
 package capture
 
-import "github.com/timelake/timelake/wasi"
+import (
+	"net/netip"
+
+	"github.com/timelake/timelake/wasi"
+)
 
 // The call types, one per wasi.Func, in function table order. Each type's
 // fields are encoded in declaration order (see docs/records.md); fields
@@ -333,6 +337,98 @@ type SockShutdown struct {
 	Flags wasi.SDFlags
 }
 
+// The socket extension (docs/abi.md). Addresses are netip.AddrPort values;
+// the zero value stands for "no address".
+
+// SockOpen records sock_open.
+type SockOpen struct {
+	Family   wasi.AddressFamily
+	SockType wasi.SocketType
+	Protocol wasi.Protocol
+	NewFD    wasi.FD // result
+}
+
+// SockBind records sock_bind.
+type SockBind struct {
+	FD   wasi.FD
+	Addr netip.AddrPort
+}
+
+// SockConnect records sock_connect.
+type SockConnect struct {
+	FD   wasi.FD
+	Addr netip.AddrPort
+}
+
+// SockListen records sock_listen.
+type SockListen struct {
+	FD      wasi.FD
+	Backlog int32
+}
+
+// SockRecvFrom records sock_recv_from.
+type SockRecvFrom struct {
+	FD        wasi.FD
+	Flags     wasi.RIFlags
+	IOVecLens []uint32       // lengths of the iovecs the guest offered
+	Data      []byte         // result: the bytes received, min(N, sum(IOVecLens)) of them
+	N         wasi.Size      // result: the count returned to the guest
+	OutFlags  wasi.ROFlags   // result
+	Addr      netip.AddrPort // result: the source
+
+	iovs [][]byte
+}
+
+// SockSendTo records sock_send_to.
+type SockSendTo struct {
+	FD        wasi.FD
+	Flags     wasi.SIFlags
+	Addr      netip.AddrPort // the destination
+	IOVecLens []uint32       // lengths of the iovecs the guest passed
+	Data      []byte         // the bytes the guest passed (the iovecs concatenated)
+	N         wasi.Size      // result: the count the host accepted
+
+	iovs [][]byte
+}
+
+// SockGetOpt records sock_getsockopt.
+type SockGetOpt struct {
+	FD     wasi.FD
+	Level  wasi.SockOptLevel
+	Name   wasi.SockOpt
+	BufLen uint32 // size of the guest's value buffer
+	Value  []byte // result: the bytes written, at most BufLen
+}
+
+// SockSetOpt records sock_setsockopt.
+type SockSetOpt struct {
+	FD    wasi.FD
+	Level wasi.SockOptLevel
+	Name  wasi.SockOpt
+	Value []byte // the value the guest passed (a server name for hTLS)
+}
+
+// SockGetLocalAddr records sock_getlocaladdr.
+type SockGetLocalAddr struct {
+	FD   wasi.FD
+	Addr netip.AddrPort // result
+}
+
+// SockGetPeerAddr records sock_getpeeraddr.
+type SockGetPeerAddr struct {
+	FD   wasi.FD
+	Addr netip.AddrPort // result
+}
+
+// SockGetAddrInfo records sock_getaddrinfo.
+type SockGetAddrInfo struct {
+	Node     string
+	Service  string
+	Hints    wasi.AddrInfo   // flags, family, socket type and protocol; no address
+	Capacity uint32          // how many results the host was allowed to return
+	Results  []wasi.AddrInfo // result: no flags
+}
+
 // newCall returns a zero call of function f, which must be < wasi.FuncCount.
 func newCall(f wasi.Func) Call {
 	switch f {
@@ -428,6 +524,28 @@ func newCall(f wasi.Func) Call {
 		return new(SockSend)
 	case wasi.FuncSockShutdown:
 		return new(SockShutdown)
+	case wasi.FuncSockOpen:
+		return new(SockOpen)
+	case wasi.FuncSockBind:
+		return new(SockBind)
+	case wasi.FuncSockConnect:
+		return new(SockConnect)
+	case wasi.FuncSockListen:
+		return new(SockListen)
+	case wasi.FuncSockRecvFrom:
+		return new(SockRecvFrom)
+	case wasi.FuncSockSendTo:
+		return new(SockSendTo)
+	case wasi.FuncSockGetOpt:
+		return new(SockGetOpt)
+	case wasi.FuncSockSetOpt:
+		return new(SockSetOpt)
+	case wasi.FuncSockGetLocalAddr:
+		return new(SockGetLocalAddr)
+	case wasi.FuncSockGetPeerAddr:
+		return new(SockGetPeerAddr)
+	case wasi.FuncSockGetAddrInfo:
+		return new(SockGetAddrInfo)
 	}
 	panic("capture: newCall of unknown function " + f.String())
 }
@@ -478,3 +596,14 @@ func (*SockAccept) Func() wasi.Func           { return wasi.FuncSockAccept }
 func (*SockRecv) Func() wasi.Func             { return wasi.FuncSockRecv }
 func (*SockSend) Func() wasi.Func             { return wasi.FuncSockSend }
 func (*SockShutdown) Func() wasi.Func         { return wasi.FuncSockShutdown }
+func (*SockOpen) Func() wasi.Func             { return wasi.FuncSockOpen }
+func (*SockBind) Func() wasi.Func             { return wasi.FuncSockBind }
+func (*SockConnect) Func() wasi.Func          { return wasi.FuncSockConnect }
+func (*SockListen) Func() wasi.Func           { return wasi.FuncSockListen }
+func (*SockRecvFrom) Func() wasi.Func         { return wasi.FuncSockRecvFrom }
+func (*SockSendTo) Func() wasi.Func           { return wasi.FuncSockSendTo }
+func (*SockGetOpt) Func() wasi.Func           { return wasi.FuncSockGetOpt }
+func (*SockSetOpt) Func() wasi.Func           { return wasi.FuncSockSetOpt }
+func (*SockGetLocalAddr) Func() wasi.Func     { return wasi.FuncSockGetLocalAddr }
+func (*SockGetPeerAddr) Func() wasi.Func      { return wasi.FuncSockGetPeerAddr }
+func (*SockGetAddrInfo) Func() wasi.Func      { return wasi.FuncSockGetAddrInfo }

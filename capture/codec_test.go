@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -80,6 +81,24 @@ func sampleCalls() []Call {
 		&SockRecv{FD: 11, Flags: wasi.RecvPeek, IOVecLens: []uint32{8, 8}, Data: []byte("GET / HTTP/1.1\r\n"), N: 16, OutFlags: wasi.RecvDataTruncated},
 		&SockSend{FD: 11, Flags: 0, IOVecLens: []uint32{19}, Data: []byte("HTTP/1.1 200 OK\r\n\r\n"), N: 10},
 		&SockShutdown{FD: 11, Flags: wasi.ShutdownRD | wasi.ShutdownWR},
+		&SockOpen{Family: wasi.AFInet6, SockType: wasi.SockStream, Protocol: wasi.ProtoTCP, NewFD: 12},
+		&SockBind{FD: 12, Addr: netip.MustParseAddrPort("[::]:8080")},
+		&SockConnect{FD: 12, Addr: netip.MustParseAddrPort("93.184.216.34:443")},
+		&SockListen{FD: 12, Backlog: -1},
+		&SockRecvFrom{FD: 13, Flags: wasi.RecvWaitAll, IOVecLens: []uint32{512}, Data: []byte("\x12\x34 dns answer"), N: 13,
+			OutFlags: wasi.RecvDataTruncated, Addr: netip.MustParseAddrPort("[2001:db8::53]:53")},
+		&SockSendTo{FD: 13, Addr: netip.MustParseAddrPort("10.0.0.2:65535"), IOVecLens: []uint32{0, 5}, Data: []byte("query"), N: 5},
+		&SockGetOpt{FD: 12, Level: wasi.SolSocket, Name: wasi.SoRcvBuf, BufLen: 8, Value: []byte{0, 0, 2, 0}},
+		&SockSetOpt{FD: 12, Level: wasi.SolTimelake, Name: wasi.HTLSServerName, Value: []byte("example.com")},
+		&SockGetLocalAddr{FD: 12, Addr: netip.MustParseAddrPort("127.0.0.1:0")},
+		&SockGetPeerAddr{FD: 14},
+		&SockGetAddrInfo{Node: "localhost", Service: "http",
+			Hints:    wasi.AddrInfo{Flags: wasi.AINumericServ | wasi.AIPassive, Family: wasi.AFInet, SockType: wasi.SockStream, Protocol: wasi.ProtoTCP},
+			Capacity: 64,
+			Results: []wasi.AddrInfo{
+				{Family: wasi.AFInet, SockType: wasi.SockStream, Protocol: wasi.ProtoTCP, Addr: netip.MustParseAddrPort("127.0.0.1:80")},
+				{Family: wasi.AFInet6, SockType: wasi.SockDgram, Protocol: wasi.ProtoUDP, Addr: netip.MustParseAddrPort("[::1]:80")},
+			}},
 	}
 }
 

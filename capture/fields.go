@@ -2,6 +2,7 @@ package capture
 
 import (
 	"math"
+	"net/netip"
 
 	"github.com/timelake/timelake/wasi"
 )
@@ -16,6 +17,7 @@ const (
 	minDirEntrySize     = 4 // next, ino, type, name length
 	minSubscriptionSize = 7 // userdata, type, clock id, timeout, precision, flags, fd
 	minEventSize        = 5 // userdata, errno, type, nbytes, flags
+	minAddrInfoSize     = 5 // family, socktype, protocol, address bytes length, port
 )
 
 func appendStrings(b []byte, ss []string) []byte {
@@ -625,4 +627,197 @@ func (c *SockShutdown) appendFields(b []byte) []byte {
 func (c *SockShutdown) decodeFields(r *reader) {
 	c.FD = r.u32()
 	c.Flags = wasi.SDFlags(r.u8())
+}
+
+// appendAddr appends an address: its octets as bytes (4 for IPv4, 16 for
+// IPv6, none for no address), then the port.
+func appendAddr(b []byte, a netip.AddrPort) []byte {
+	ip := a.Addr()
+	switch {
+	case ip.Is4():
+		v := ip.As4()
+		b = appendBytes(b, v[:])
+	case ip.Is6():
+		v := ip.As16()
+		b = appendBytes(b, v[:])
+	default:
+		b = appendUvarint(b, 0)
+	}
+	return appendUvarint(b, uint64(a.Port()))
+}
+
+func (r *reader) addr() netip.AddrPort {
+	octets := r.bytes()
+	port := r.u16()
+	switch len(octets) {
+	case 0:
+		return netip.AddrPort{}
+	case 4:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(octets)), port)
+	case 16:
+		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(octets)), port)
+	}
+	r.fail("address of %d bytes", len(octets))
+	return netip.AddrPort{}
+}
+
+func (c *SockOpen) appendFields(b []byte) []byte {
+	b = appendUvarint(b, uint64(c.Family))
+	b = appendUvarint(b, uint64(c.SockType))
+	b = appendUvarint(b, uint64(c.Protocol))
+	return appendUvarint(b, uint64(c.NewFD))
+}
+func (c *SockOpen) decodeFields(r *reader) {
+	c.Family = wasi.AddressFamily(r.u8())
+	c.SockType = wasi.SocketType(r.u8())
+	c.Protocol = wasi.Protocol(r.u8())
+	c.NewFD = r.u32()
+}
+
+func (c *SockBind) appendFields(b []byte) []byte {
+	return appendAddr(appendUvarint(b, uint64(c.FD)), c.Addr)
+}
+func (c *SockBind) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Addr = r.addr()
+}
+
+func (c *SockConnect) appendFields(b []byte) []byte {
+	return appendAddr(appendUvarint(b, uint64(c.FD)), c.Addr)
+}
+func (c *SockConnect) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Addr = r.addr()
+}
+
+func (c *SockListen) appendFields(b []byte) []byte {
+	b = appendUvarint(b, uint64(c.FD))
+	return appendVarint(b, int64(c.Backlog))
+}
+func (c *SockListen) decodeFields(r *reader) {
+	c.FD = r.u32()
+	v := r.varint()
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		r.fail("backlog %d out of range", v)
+	}
+	c.Backlog = int32(v)
+}
+
+func (c *SockRecvFrom) appendFields(b []byte) []byte {
+	b = appendUvarint(b, uint64(c.FD))
+	b = appendUvarint(b, uint64(c.Flags))
+	b = appendIOVecLens(b, c.iovs, c.IOVecLens)
+	b = appendIOVecData(b, c.iovs, c.Data, uint64(c.N))
+	b = appendUvarint(b, uint64(c.N))
+	b = appendUvarint(b, uint64(c.OutFlags))
+	return appendAddr(b, c.Addr)
+}
+func (c *SockRecvFrom) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Flags = wasi.RIFlags(r.u16())
+	c.IOVecLens = r.iovecLens(c.IOVecLens)
+	c.Data = r.bytes()
+	c.N = r.u32()
+	c.OutFlags = wasi.ROFlags(r.u16())
+	c.Addr = r.addr()
+}
+
+func (c *SockSendTo) appendFields(b []byte) []byte {
+	b = appendUvarint(b, uint64(c.FD))
+	b = appendUvarint(b, uint64(c.Flags))
+	b = appendAddr(b, c.Addr)
+	b = appendIOVecLens(b, c.iovs, c.IOVecLens)
+	b = appendIOVecData(b, c.iovs, c.Data, math.MaxUint64)
+	return appendUvarint(b, uint64(c.N))
+}
+func (c *SockSendTo) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Flags = wasi.SIFlags(r.u16())
+	c.Addr = r.addr()
+	c.IOVecLens = r.iovecLens(c.IOVecLens)
+	c.Data = r.bytes()
+	c.N = r.u32()
+}
+
+func (c *SockGetOpt) appendFields(b []byte) []byte {
+	b = appendUvarint(b, uint64(c.FD))
+	b = appendUvarint(b, uint64(c.Level))
+	b = appendUvarint(b, uint64(c.Name))
+	b = appendUvarint(b, uint64(c.BufLen))
+	return appendBytes(b, c.Value)
+}
+func (c *SockGetOpt) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Level = wasi.SockOptLevel(r.u32())
+	c.Name = wasi.SockOpt(r.u32())
+	c.BufLen = r.u32()
+	c.Value = r.bytes()
+}
+
+func (c *SockSetOpt) appendFields(b []byte) []byte {
+	b = appendUvarint(b, uint64(c.FD))
+	b = appendUvarint(b, uint64(c.Level))
+	b = appendUvarint(b, uint64(c.Name))
+	return appendBytes(b, c.Value)
+}
+func (c *SockSetOpt) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Level = wasi.SockOptLevel(r.u32())
+	c.Name = wasi.SockOpt(r.u32())
+	c.Value = r.bytes()
+}
+
+func (c *SockGetLocalAddr) appendFields(b []byte) []byte {
+	return appendAddr(appendUvarint(b, uint64(c.FD)), c.Addr)
+}
+func (c *SockGetLocalAddr) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Addr = r.addr()
+}
+
+func (c *SockGetPeerAddr) appendFields(b []byte) []byte {
+	return appendAddr(appendUvarint(b, uint64(c.FD)), c.Addr)
+}
+func (c *SockGetPeerAddr) decodeFields(r *reader) {
+	c.FD = r.u32()
+	c.Addr = r.addr()
+}
+
+func (c *SockGetAddrInfo) appendFields(b []byte) []byte {
+	b = appendString(b, c.Node)
+	b = appendString(b, c.Service)
+	b = appendUvarint(b, uint64(c.Hints.Flags))
+	b = appendUvarint(b, uint64(c.Hints.Family))
+	b = appendUvarint(b, uint64(c.Hints.SockType))
+	b = appendUvarint(b, uint64(c.Hints.Protocol))
+	b = appendUvarint(b, uint64(c.Capacity))
+	b = appendUvarint(b, uint64(len(c.Results)))
+	for i := range c.Results {
+		ai := &c.Results[i]
+		b = appendUvarint(b, uint64(ai.Family))
+		b = appendUvarint(b, uint64(ai.SockType))
+		b = appendUvarint(b, uint64(ai.Protocol))
+		b = appendAddr(b, ai.Addr)
+	}
+	return b
+}
+func (c *SockGetAddrInfo) decodeFields(r *reader) {
+	c.Node = r.string()
+	c.Service = r.string()
+	c.Hints = wasi.AddrInfo{
+		Flags:    wasi.AIFlags(r.u16()),
+		Family:   wasi.AddressFamily(r.u8()),
+		SockType: wasi.SocketType(r.u8()),
+		Protocol: wasi.Protocol(r.u8()),
+	}
+	c.Capacity = r.u32()
+	c.Results = resize(c.Results, r.count(minAddrInfoSize))
+	for i := range c.Results {
+		c.Results[i] = wasi.AddrInfo{
+			Family:   wasi.AddressFamily(r.u8()),
+			SockType: wasi.SocketType(r.u8()),
+			Protocol: wasi.Protocol(r.u8()),
+			Addr:     r.addr(),
+		}
+	}
 }

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"io"
+	"net/netip"
 	"strconv"
 
 	"github.com/timelake/timelake/wasi"
@@ -630,4 +631,178 @@ func (c *SockShutdown) format(p *printer, errno wasi.Errno) {
 	p.uint("fd", uint64(c.FD))
 	p.flags("how", uint64(c.Flags), sdFlagNames...)
 	p.retZero(errno)
+}
+
+var (
+	afNames       = []string{"unspec", "inet", "inet6", "unix"}
+	sockTypeNames = []string{"any", "dgram", "stream"}
+	protoNames    = []string{"ip", "tcp", "udp"}
+	aiFlagNames   = []string{"PASSIVE", "CANONNAME", "NUMERICHOST", "NUMERICSERV", "V4MAPPED", "ALL", "ADDRCONFIG"}
+	solSockNames  = []string{"SO_REUSEADDR", "SO_TYPE", "SO_ERROR", "SO_DONTROUTE", "SO_BROADCAST", "SO_SNDBUF",
+		"SO_RCVBUF", "SO_KEEPALIVE", "SO_OOBINLINE", "SO_LINGER", "SO_RCVLOWAT", "SO_RCVTIMEO", "SO_SNDTIMEO",
+		"SO_ACCEPTCONN", "SO_BINDTODEVICE"}
+)
+
+// addr prints an address as ip:port ([ip]:port for IPv6), or "none".
+func (p *printer) addr(name string, a netip.AddrPort) {
+	p.name(name)
+	p.addrValue(a)
+}
+
+func (p *printer) addrValue(a netip.AddrPort) {
+	if !a.IsValid() {
+		p.str("none")
+		return
+	}
+	p.b = a.AppendTo(p.b)
+}
+
+// sockOpt prints the level and name of a socket option.
+func (p *printer) sockOpt(level wasi.SockOptLevel, name wasi.SockOpt) {
+	switch level {
+	case wasi.SolSocket:
+		p.word("level", "SOL_SOCKET")
+		p.enum("name", uint64(name), solSockNames)
+		return
+	case wasi.SolTCP:
+		p.word("level", "IPPROTO_TCP")
+	case wasi.SolIPv6:
+		p.word("level", "IPPROTO_IPV6")
+	case wasi.SolTimelake:
+		p.word("level", "TIMELAKE")
+		if name == wasi.HTLSServerName {
+			p.word("name", "HTLS_SERVER_NAME")
+			return
+		}
+	default:
+		p.hex("level", uint64(level))
+	}
+	p.uint("name", uint64(name))
+}
+
+func (c *SockOpen) format(p *printer, errno wasi.Errno) {
+	p.enum("af", uint64(c.Family), afNames)
+	p.enum("type", uint64(c.SockType), sockTypeNames)
+	if c.Protocol != wasi.ProtoIP {
+		p.enum("proto", uint64(c.Protocol), protoNames)
+	}
+	p.retUint(errno, uint64(c.NewFD))
+}
+
+func (c *SockBind) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.addr("addr", c.Addr)
+	p.retZero(errno)
+}
+
+func (c *SockConnect) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.addr("addr", c.Addr)
+	p.retZero(errno)
+}
+
+func (c *SockListen) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.int("backlog", int64(c.Backlog))
+	p.retZero(errno)
+}
+
+func (c *SockRecvFrom) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.data(c.Data)
+	p.iovecs(c.IOVecLens)
+	p.flags("flags", uint64(c.Flags), riFlagNames...)
+	if !p.ret(errno) {
+		return
+	}
+	p.b = strconv.AppendUint(p.b, uint64(c.N), 10)
+	p.str(" from ")
+	p.addrValue(c.Addr)
+	if c.OutFlags != 0 {
+		p.str(" ")
+		p.flagBits(uint64(c.OutFlags), roFlagNames...)
+	}
+}
+
+func (c *SockSendTo) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.data(c.Data)
+	if len(c.IOVecLens) > 1 {
+		p.iovecs(c.IOVecLens)
+	}
+	p.addr("addr", c.Addr)
+	p.flags("flags", uint64(c.Flags))
+	p.retUint(errno, uint64(c.N))
+}
+
+func (c *SockGetOpt) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.sockOpt(c.Level, c.Name)
+	p.uint("size", uint64(c.BufLen))
+	if !p.ret(errno) {
+		return
+	}
+	if len(c.Value) == 4 {
+		p.b = strconv.AppendInt(p.b, int64(int32(uint32(c.Value[0])|uint32(c.Value[1])<<8|uint32(c.Value[2])<<16|uint32(c.Value[3])<<24)), 10)
+		return
+	}
+	p.args = 0
+	p.data(c.Value)
+}
+
+func (c *SockSetOpt) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	p.sockOpt(c.Level, c.Name)
+	if len(c.Value) == 4 && c.Level != wasi.SolTimelake {
+		p.int("value", int64(int32(uint32(c.Value[0])|uint32(c.Value[1])<<8|uint32(c.Value[2])<<16|uint32(c.Value[3])<<24)))
+	} else {
+		p.data(c.Value)
+	}
+	p.retZero(errno)
+}
+
+func (c *SockGetLocalAddr) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	if p.ret(errno) {
+		p.addrValue(c.Addr)
+	}
+}
+
+func (c *SockGetPeerAddr) format(p *printer, errno wasi.Errno) {
+	p.uint("fd", uint64(c.FD))
+	if p.ret(errno) {
+		p.addrValue(c.Addr)
+	}
+}
+
+func (c *SockGetAddrInfo) format(p *printer, errno wasi.Errno) {
+	p.path("node", c.Node)
+	p.path("service", c.Service)
+	if c.Hints.Flags != 0 {
+		p.flags("flags", uint64(c.Hints.Flags), aiFlagNames...)
+	}
+	if c.Hints.Family != wasi.AFUnspec {
+		p.enum("af", uint64(c.Hints.Family), afNames)
+	}
+	if c.Hints.SockType != wasi.SockAny {
+		p.enum("type", uint64(c.Hints.SockType), sockTypeNames)
+	}
+	if !p.ret(errno) {
+		return
+	}
+	p.b = append(p.b, '[')
+	for i := range c.Results {
+		if i > 0 {
+			p.str(", ")
+		}
+		ai := &c.Results[i]
+		p.addrValue(ai.Addr)
+		p.b = append(p.b, '/')
+		if int(ai.Protocol) < len(protoNames) {
+			p.str(protoNames[ai.Protocol])
+		} else {
+			p.b = strconv.AppendUint(p.b, uint64(ai.Protocol), 10)
+		}
+	}
+	p.b = append(p.b, ']')
 }

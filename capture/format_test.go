@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -49,6 +50,17 @@ func TestFormatCall(t *testing.T) {
 		}}, `poll_oneoff(subs=[{userdata=1, clock=monotonic, timeout=1000, precision=0, flags=0}, {userdata=2, type=fd_read, fd=0}]) = 1 [{userdata=2, type=fd_read, nbytes=5, flags=HANGUP}]`},
 		{Record{Call: &SockRecv{FD: 4, IOVecLens: []uint32{2}, Data: []byte("hi"), N: 2, OutFlags: wasi.RecvDataTruncated}},
 			`sock_recv(fd=4, "hi", iovs=[2], flags=0) = 2 RECV_DATA_TRUNCATED`},
+		{Record{Call: &SockConnect{FD: 5, Addr: netip.MustParseAddrPort("[::1]:8080")}, Errno: wasi.EACCES},
+			`sock_connect(fd=5, addr=[::1]:8080) = EACCES`},
+		{Record{Call: &SockRecvFrom{FD: 6, IOVecLens: []uint32{4}, Data: []byte("pong"), N: 4, Addr: netip.MustParseAddrPort("127.0.0.1:9000")}},
+			`sock_recv_from(fd=6, "pong", iovs=[4], flags=0) = 4 from 127.0.0.1:9000`},
+		{Record{Call: &SockSetOpt{FD: 5, Level: wasi.SolTimelake, Name: wasi.HTLSServerName, Value: []byte("example.com")}},
+			`sock_setsockopt(fd=5, level=TIMELAKE, name=HTLS_SERVER_NAME, "example.com") = 0`},
+		{Record{Call: &SockGetOpt{FD: 5, Level: wasi.SolSocket, Name: wasi.SoRcvBuf, BufLen: 4, Value: []byte{0, 0, 1, 0}}},
+			`sock_getsockopt(fd=5, level=SOL_SOCKET, name=SO_RCVBUF, size=4) = 65536`},
+		{Record{Call: &SockGetAddrInfo{Node: "localhost", Service: "80", Results: []wasi.AddrInfo{
+			{Protocol: wasi.ProtoTCP, Addr: netip.MustParseAddrPort("127.0.0.1:80")}}}},
+			`sock_getaddrinfo(node="localhost", service="80") = [127.0.0.1:80/tcp]`},
 		{Record{Call: &RandomGet{Data: []byte{1, 2}}},
 			`random_get("\x01\x02", len=2) = 0`},
 		{Record{Func: wasi.FuncSchedYield, Errno: wasi.ENOSYS},

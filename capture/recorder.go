@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -127,6 +128,17 @@ type calls struct {
 	sockRecv             SockRecv
 	sockSend             SockSend
 	sockShutdown         SockShutdown
+	sockOpen             SockOpen
+	sockBind             SockBind
+	sockConnect          SockConnect
+	sockListen           SockListen
+	sockRecvFrom         SockRecvFrom
+	sockSendTo           SockSendTo
+	sockGetOpt           SockGetOpt
+	sockSetOpt           SockSetOpt
+	sockGetLocalAddr     SockGetLocalAddr
+	sockGetPeerAddr      SockGetPeerAddr
+	sockGetAddrInfo      SockGetAddrInfo
 }
 
 var _ wasi.System = (*Recorder)(nil)
@@ -701,6 +713,175 @@ func (r *Recorder) SockShutdown(ctx context.Context, fd wasi.FD, flags wasi.SDFl
 	c.FD, c.Flags = fd, flags
 	r.record(c, t, errno)
 	return errno
+}
+
+// The socket extension. The Recorder implements wasi.Sockets whatever it
+// wraps: calls go to the wrapped System's Sockets methods when it has them,
+// and are answered (and recorded) as ENOSYS otherwise, which is what the
+// binding answers for a System without sockets.
+
+var _ wasi.Sockets = (*Recorder)(nil)
+
+func (r *Recorder) sockets() wasi.Sockets {
+	sk, _ := r.sys.(wasi.Sockets)
+	return sk
+}
+
+func (r *Recorder) SockOpen(ctx context.Context, af wasi.AddressFamily, st wasi.SocketType, proto wasi.Protocol) (wasi.FD, wasi.Errno) {
+	t := r.clock()
+	var fd wasi.FD
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		fd, errno = sk.SockOpen(ctx, af, st, proto)
+	}
+	c := &r.calls.sockOpen
+	c.Family, c.SockType, c.Protocol, c.NewFD = af, st, proto, fd
+	r.record(c, t, errno)
+	return fd, errno
+}
+
+func (r *Recorder) SockBind(ctx context.Context, fd wasi.FD, addr netip.AddrPort) wasi.Errno {
+	t := r.clock()
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		errno = sk.SockBind(ctx, fd, addr)
+	}
+	c := &r.calls.sockBind
+	c.FD, c.Addr = fd, addr
+	r.record(c, t, errno)
+	return errno
+}
+
+func (r *Recorder) SockConnect(ctx context.Context, fd wasi.FD, addr netip.AddrPort) wasi.Errno {
+	t := r.clock()
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		errno = sk.SockConnect(ctx, fd, addr)
+	}
+	c := &r.calls.sockConnect
+	c.FD, c.Addr = fd, addr
+	r.record(c, t, errno)
+	return errno
+}
+
+func (r *Recorder) SockListen(ctx context.Context, fd wasi.FD, backlog int32) wasi.Errno {
+	t := r.clock()
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		errno = sk.SockListen(ctx, fd, backlog)
+	}
+	c := &r.calls.sockListen
+	c.FD, c.Backlog = fd, backlog
+	r.record(c, t, errno)
+	return errno
+}
+
+func (r *Recorder) SockRecvFrom(ctx context.Context, fd wasi.FD, iovs [][]byte, flags wasi.RIFlags) (wasi.Size, wasi.ROFlags, netip.AddrPort, wasi.Errno) {
+	t := r.clock()
+	var (
+		n       wasi.Size
+		roFlags wasi.ROFlags
+		from    netip.AddrPort
+	)
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		n, roFlags, from, errno = sk.SockRecvFrom(ctx, fd, iovs, flags)
+	}
+	c := &r.calls.sockRecvFrom
+	c.FD, c.Flags, c.iovs, c.N, c.OutFlags, c.Addr = fd, flags, iovs, n, roFlags, from
+	r.record(c, t, errno)
+	c.iovs = nil
+	return n, roFlags, from, errno
+}
+
+func (r *Recorder) SockSendTo(ctx context.Context, fd wasi.FD, iovs [][]byte, flags wasi.SIFlags, addr netip.AddrPort) (wasi.Size, wasi.Errno) {
+	t := r.clock()
+	var n wasi.Size
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		n, errno = sk.SockSendTo(ctx, fd, iovs, flags, addr)
+	}
+	c := &r.calls.sockSendTo
+	c.FD, c.Flags, c.Addr, c.iovs, c.N = fd, flags, addr, iovs, n
+	r.record(c, t, errno)
+	c.iovs = nil
+	return n, errno
+}
+
+func (r *Recorder) SockGetOpt(ctx context.Context, fd wasi.FD, level wasi.SockOptLevel, name wasi.SockOpt, value []byte) (int, wasi.Errno) {
+	t := r.clock()
+	var n int
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		n, errno = sk.SockGetOpt(ctx, fd, level, name, value)
+	}
+	c := &r.calls.sockGetOpt
+	c.FD, c.Level, c.Name, c.BufLen = fd, level, name, clampU32(len(value))
+	c.Value = nil
+	if errno == wasi.ESUCCESS {
+		c.Value = value[:max(0, min(n, len(value)))]
+	}
+	r.record(c, t, errno)
+	c.Value = nil
+	return n, errno
+}
+
+func (r *Recorder) SockSetOpt(ctx context.Context, fd wasi.FD, level wasi.SockOptLevel, name wasi.SockOpt, value []byte) wasi.Errno {
+	t := r.clock()
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		errno = sk.SockSetOpt(ctx, fd, level, name, value)
+	}
+	c := &r.calls.sockSetOpt
+	c.FD, c.Level, c.Name, c.Value = fd, level, name, value
+	r.record(c, t, errno)
+	c.Value = nil
+	return errno
+}
+
+func (r *Recorder) SockLocalAddr(ctx context.Context, fd wasi.FD) (netip.AddrPort, wasi.Errno) {
+	t := r.clock()
+	var addr netip.AddrPort
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		addr, errno = sk.SockLocalAddr(ctx, fd)
+	}
+	c := &r.calls.sockGetLocalAddr
+	c.FD, c.Addr = fd, addr
+	r.record(c, t, errno)
+	return addr, errno
+}
+
+func (r *Recorder) SockPeerAddr(ctx context.Context, fd wasi.FD) (netip.AddrPort, wasi.Errno) {
+	t := r.clock()
+	var addr netip.AddrPort
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		addr, errno = sk.SockPeerAddr(ctx, fd)
+	}
+	c := &r.calls.sockGetPeerAddr
+	c.FD, c.Addr = fd, addr
+	r.record(c, t, errno)
+	return addr, errno
+}
+
+func (r *Recorder) SockAddrInfo(ctx context.Context, node, service string, hints wasi.AddrInfo, results []wasi.AddrInfo) (int, wasi.Errno) {
+	t := r.clock()
+	var n int
+	errno := wasi.ENOSYS
+	if sk := r.sockets(); sk != nil {
+		n, errno = sk.SockAddrInfo(ctx, node, service, hints, results)
+	}
+	c := &r.calls.sockGetAddrInfo
+	c.Node, c.Service, c.Capacity = node, service, clampU32(len(results))
+	c.Hints = wasi.AddrInfo{Flags: hints.Flags, Family: hints.Family, SockType: hints.SockType, Protocol: hints.Protocol}
+	c.Results = nil
+	if errno == wasi.ESUCCESS {
+		c.Results = results[:max(0, min(n, len(results)))]
+	}
+	r.record(c, t, errno)
+	c.Node, c.Service, c.Results = "", "", nil
+	return n, errno
 }
 
 func clampU32(n int) uint32 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -199,6 +200,41 @@ func (s *fakeSystem) SockSend(_ context.Context, _ wasi.FD, iovs [][]byte, _ was
 }
 func (s *fakeSystem) SockShutdown(context.Context, wasi.FD, wasi.SDFlags) wasi.Errno {
 	return wasi.ENOTCONN
+}
+func (s *fakeSystem) SockOpen(_ context.Context, af wasi.AddressFamily, _ wasi.SocketType, _ wasi.Protocol) (wasi.FD, wasi.Errno) {
+	return wasi.FD(10 + af), wasi.ESUCCESS
+}
+func (s *fakeSystem) SockBind(context.Context, wasi.FD, netip.AddrPort) wasi.Errno {
+	return wasi.EACCES
+}
+func (s *fakeSystem) SockConnect(context.Context, wasi.FD, netip.AddrPort) wasi.Errno {
+	return wasi.EINPROGRESS
+}
+func (s *fakeSystem) SockListen(context.Context, wasi.FD, int32) wasi.Errno { return wasi.ESUCCESS }
+func (s *fakeSystem) SockRecvFrom(_ context.Context, _ wasi.FD, iovs [][]byte, _ wasi.RIFlags) (wasi.Size, wasi.ROFlags, netip.AddrPort, wasi.Errno) {
+	return fill(iovs, []byte("datagram")), 0, netip.MustParseAddrPort("[2001:db8::1]:5353"), wasi.ESUCCESS
+}
+func (s *fakeSystem) SockSendTo(_ context.Context, _ wasi.FD, iovs [][]byte, _ wasi.SIFlags, _ netip.AddrPort) (wasi.Size, wasi.Errno) {
+	return wasi.Size(total(iovs)), wasi.ESUCCESS
+}
+func (s *fakeSystem) SockGetOpt(_ context.Context, _ wasi.FD, _ wasi.SockOptLevel, name wasi.SockOpt, value []byte) (int, wasi.Errno) {
+	return copy(value, []byte{byte(name), 1, 0, 0}), wasi.ESUCCESS
+}
+func (s *fakeSystem) SockSetOpt(context.Context, wasi.FD, wasi.SockOptLevel, wasi.SockOpt, []byte) wasi.Errno {
+	return wasi.ENOPROTOOPT
+}
+func (s *fakeSystem) SockLocalAddr(context.Context, wasi.FD) (netip.AddrPort, wasi.Errno) {
+	return netip.MustParseAddrPort("127.0.0.1:40000"), wasi.ESUCCESS
+}
+func (s *fakeSystem) SockPeerAddr(context.Context, wasi.FD) (netip.AddrPort, wasi.Errno) {
+	return netip.AddrPort{}, wasi.ENOTCONN
+}
+func (s *fakeSystem) SockAddrInfo(_ context.Context, _, _ string, _ wasi.AddrInfo, results []wasi.AddrInfo) (int, wasi.Errno) {
+	all := []wasi.AddrInfo{
+		{Family: wasi.AFInet, SockType: wasi.SockStream, Protocol: wasi.ProtoTCP, Addr: netip.MustParseAddrPort("127.0.0.1:80")},
+		{Family: wasi.AFInet6, SockType: wasi.SockStream, Protocol: wasi.ProtoTCP, Addr: netip.MustParseAddrPort("[::1]:80")},
+	}
+	return copy(results, all), wasi.ESUCCESS
 }
 func (s *fakeSystem) Close(context.Context) error { s.closed++; return nil }
 
@@ -496,6 +532,55 @@ func guestCalls() []guestCall {
 		}},
 		{"sock_shutdown", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
 			return &SockShutdown{FD: 9, Flags: wasi.ShutdownWR}, s.SockShutdown(ctx, 9, wasi.ShutdownWR)
+		}},
+		{"sock_open", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			fd, e := s.(wasi.Sockets).SockOpen(ctx, wasi.AFInet6, wasi.SockDgram, wasi.ProtoUDP)
+			return &SockOpen{Family: wasi.AFInet6, SockType: wasi.SockDgram, Protocol: wasi.ProtoUDP, NewFD: fd}, e
+		}},
+		{"sock_bind refused", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			a := netip.MustParseAddrPort("0.0.0.0:80")
+			return &SockBind{FD: 12, Addr: a}, s.(wasi.Sockets).SockBind(ctx, 12, a)
+		}},
+		{"sock_connect", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			a := netip.MustParseAddrPort("[2001:db8::2]:443")
+			return &SockConnect{FD: 12, Addr: a}, s.(wasi.Sockets).SockConnect(ctx, 12, a)
+		}},
+		{"sock_listen", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			return &SockListen{FD: 12, Backlog: 128}, s.(wasi.Sockets).SockListen(ctx, 12, 128)
+		}},
+		{"sock_recv_from", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			iovs := guestBufs(4, 64)
+			n, ro, from, e := s.(wasi.Sockets).SockRecvFrom(ctx, 12, iovs, 0)
+			return &SockRecvFrom{FD: 12, IOVecLens: lens(iovs), Data: seen(iovs, n), N: n, OutFlags: ro, Addr: from}, e
+		}},
+		{"sock_send_to", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			a := netip.MustParseAddrPort("192.0.2.1:53")
+			n, e := s.(wasi.Sockets).SockSendTo(ctx, 12, [][]byte{[]byte("query")}, 0, a)
+			return &SockSendTo{FD: 12, Addr: a, IOVecLens: []uint32{5}, Data: []byte("query"), N: n}, e
+		}},
+		{"sock_getsockopt", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			v := make([]byte, 8)
+			n, e := s.(wasi.Sockets).SockGetOpt(ctx, 12, wasi.SolSocket, wasi.SoSndBuf, v)
+			return &SockGetOpt{FD: 12, Level: wasi.SolSocket, Name: wasi.SoSndBuf, BufLen: 8, Value: v[:n]}, e
+		}},
+		{"sock_setsockopt", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			v := []byte("example.com")
+			return &SockSetOpt{FD: 12, Level: wasi.SolTimelake, Name: wasi.HTLSServerName, Value: v},
+				s.(wasi.Sockets).SockSetOpt(ctx, 12, wasi.SolTimelake, wasi.HTLSServerName, v)
+		}},
+		{"sock_getlocaladdr", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			a, e := s.(wasi.Sockets).SockLocalAddr(ctx, 12)
+			return &SockGetLocalAddr{FD: 12, Addr: a}, e
+		}},
+		{"sock_getpeeraddr", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			a, e := s.(wasi.Sockets).SockPeerAddr(ctx, 12)
+			return &SockGetPeerAddr{FD: 12, Addr: a}, e
+		}},
+		{"sock_getaddrinfo", func(ctx context.Context, s wasi.System) (Call, wasi.Errno) {
+			res := make([]wasi.AddrInfo, 1)
+			hints := wasi.AddrInfo{SockType: wasi.SockStream}
+			n, e := s.(wasi.Sockets).SockAddrInfo(ctx, "localhost", "80", hints, res)
+			return &SockGetAddrInfo{Node: "localhost", Service: "80", Hints: hints, Capacity: 1, Results: res[:n]}, e
 		}},
 	}
 }

@@ -25,6 +25,16 @@ type Config struct {
 	// MaxOpenFiles bounds the guest's fd table, stdio and preopens included;
 	// 0 means DefaultMaxOpenFiles. Opening beyond it returns EMFILE.
 	MaxOpenFiles int
+	// Listen are TCP addresses (HOST:PORT, port 0 for any) on which the host
+	// opens listening sockets before the guest starts. They get the fds
+	// after the mounts, in order, and are reported as non-blocking stream
+	// sockets, which Go's net.FileListener accepts. They need no policy rule.
+	Listen []string
+	// Net is the network policy; the zero value denies all networking.
+	Net NetPolicy
+	// CAFile names a PEM file of certificates trusted, in addition to the
+	// host's system roots, by host TLS offload.
+	CAFile string
 }
 
 // DefaultMaxOpenFiles is the fd table bound when Config.MaxOpenFiles is 0.

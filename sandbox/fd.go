@@ -25,6 +25,9 @@ func (s *System) FDRead(ctx context.Context, fd wasi.FD, iovs [][]byte) (wasi.Si
 	if e.host < 0 {
 		return 0, wasi.ESUCCESS
 	}
+	if e.kind == kindSocket {
+		return s.sockRead(ctx, e, iovs)
+	}
 	if e.kind == kindStdio && e.pollable && e.flags&wasi.FDFlagNonBlock != 0 && !s.ready(e.host, unix.POLLIN) {
 		return 0, wasi.EAGAIN
 	}
@@ -47,6 +50,9 @@ func (s *System) FDWrite(ctx context.Context, fd wasi.FD, iovs [][]byte) (wasi.S
 	}
 	if e.host < 0 {
 		return wasi.Size(totalLen(iovs)), wasi.ESUCCESS
+	}
+	if e.kind == kindSocket {
+		return s.sockWrite(ctx, e, iovs)
 	}
 	n, err := s.vecIO(unix.SYS_WRITEV, e.host, iovs)
 	return wasi.Size(n), fromErrno(err)
@@ -229,7 +235,9 @@ const syncFlags = wasi.FDFlagDSync | wasi.FDFlagRSync | wasi.FDFlagSync
 // FDStatSetFlags implements wasi.System. Append and nonblock can change;
 // the sync flags cannot (Linux ignores them in F_SETFL), so a change to them
 // is ENOTSUP. On stdio the flags are only recorded: the host's file
-// description is shared with others and stays as it is.
+// description is shared with others and stays as it is. On sockets too: their
+// host fd is always non-blocking and the guest's flag decides whether a call
+// waits (sock.go).
 func (s *System) FDStatSetFlags(ctx context.Context, fd wasi.FD, flags wasi.FDFlags) wasi.Errno {
 	e, errno := s.use(fd, wasi.RightFDStatSetFlags)
 	if errno != 0 {
@@ -241,7 +249,7 @@ func (s *System) FDStatSetFlags(ctx context.Context, fd wasi.FD, flags wasi.FDFl
 	if flags&syncFlags != e.flags&syncFlags {
 		return wasi.ENOTSUP
 	}
-	if e.owned() {
+	if e.owned() && e.kind != kindSocket {
 		fl, err := unix.FcntlInt(uintptr(e.host), unix.F_GETFL, 0)
 		if err != nil {
 			return Errno(err)
@@ -275,7 +283,11 @@ func (s *System) FDFileStatGet(ctx context.Context, fd wasi.FD) (wasi.FileStat, 
 	if err := unix.Fstat(e.host, &st); err != nil {
 		return wasi.FileStat{}, Errno(err)
 	}
-	return fileStat(&st), wasi.ESUCCESS
+	fs := fileStat(&st)
+	if e.kind == kindSocket {
+		fs.Filetype = e.filetype // fstat cannot tell datagram sockets
+	}
+	return fs, wasi.ESUCCESS
 }
 
 // FDFileStatSetSize implements wasi.System with ftruncate.

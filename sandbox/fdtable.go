@@ -23,9 +23,8 @@ const (
 	kindFile
 	// kindDir is a directory: a preopen or one opened by path_open.
 	kindDir
-	// kindSocket is reserved for the socket extension: an entry of this kind
-	// will carry its socket state in a field of fdEntry, and the sock_*
-	// methods (sock.go) dispatch on it. Until then no entry has this kind.
+	// kindSocket is a socket of the socket extension: its host fd is always
+	// non-blocking and its state is in fdEntry.sock (sock.go).
 	kindSocket
 )
 
@@ -45,6 +44,8 @@ type fdEntry struct {
 	guestPath string // preopen only: the name the guest sees
 
 	dir *dirStream // kindDir: fd_readdir state, created on first use
+
+	sock *socket // kindSocket: socket state
 }
 
 // owned reports whether closing the entry closes its host fd.
@@ -53,6 +54,9 @@ func (e *fdEntry) owned() bool { return e.kind != kindStdio && e.host >= 0 }
 func (e *fdEntry) close() error {
 	if !e.owned() {
 		return nil
+	}
+	if e.sock != nil && e.sock.tls != nil {
+		e.sock.tls.shutdown()
 	}
 	return unix.Close(e.host)
 }

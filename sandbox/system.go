@@ -44,6 +44,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -79,6 +80,12 @@ type System struct {
 	deadlines []int64 // per subscription: clock deadline, or noDeadline
 	names     []byte  // fd_readdir names of the current call
 	ts        unix.Timespec
+	rsa       unix.RawSockaddrAny // socket addresses in and out of syscalls
+	msg       unix.Msghdr
+	bufs      [][]byte // remaining buffers of a MSG_WAITALL receive
+
+	policy *netPolicy     // network policy; never nil
+	roots  *x509.CertPool // hTLS roots; nil for the system roots
 
 	// Waking poll_oneoff when the guest's context is cancelled.
 	wake      *waker
@@ -94,8 +101,8 @@ func New(cfg Config) (*System, error) {
 	if maxOpen == 0 {
 		maxOpen = DefaultMaxOpenFiles
 	}
-	if maxOpen < 3+len(cfg.Mounts) {
-		return nil, fmt.Errorf("sandbox: MaxOpenFiles %d is below the %d fds of stdio and mounts", maxOpen, 3+len(cfg.Mounts))
+	if n := 3 + len(cfg.Mounts) + len(cfg.Listen); maxOpen < n {
+		return nil, fmt.Errorf("sandbox: MaxOpenFiles %d is below the %d fds of stdio, mounts and listeners", maxOpen, n)
 	}
 	s := &System{
 		args:     append([]string(nil), cfg.Args...),
@@ -107,6 +114,14 @@ func New(cfg Config) (*System, error) {
 		names:    make([]byte, 0, 4096),
 		pollFDs:  make([]unix.PollFd, 0, 8),
 		pollSubs: make([]int, 0, 8),
+	}
+	policy, err := parsePolicy(cfg.Net)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s.policy = policy
+	if s.roots, err = loadRoots(cfg.CAFile); err != nil {
+		return nil, err
 	}
 	s.argsSize = stringsSize(s.args)
 	s.envSize = stringsSize(s.env)
@@ -143,6 +158,15 @@ func New(cfg Config) (*System, error) {
 				return nil, err
 			}
 		}
+	}
+	for _, addr := range cfg.Listen {
+		e, err := preopenListener(addr)
+		if err != nil {
+			s.Close(context.Background())
+			return nil, fmt.Errorf("sandbox: listen %s: %w", addr, err)
+		}
+		s.fds = append(s.fds, e)
+		s.nopen++
 	}
 	return s, nil
 }

@@ -53,13 +53,26 @@ const (
 	FuncSockSend
 	FuncSockShutdown
 
+	// The WasmEdge socket extension (docs/abi.md), table version 2.
+	FuncSockOpen
+	FuncSockBind
+	FuncSockConnect
+	FuncSockListen
+	FuncSockRecvFrom
+	FuncSockSendTo
+	FuncSockGetOpt
+	FuncSockSetOpt
+	FuncSockGetLocalAddr
+	FuncSockGetPeerAddr
+	FuncSockGetAddrInfo
+
 	// FuncCount is the number of functions in this version of the table.
 	FuncCount
 )
 
 // FuncTableVersion is the version of the function table above. Bump it when
 // functions are appended so readers can tell which IDs a writer knew.
-const FuncTableVersion = 1
+const FuncTableVersion = 2
 
 var funcNames = [FuncCount]string{
 	"args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get",
@@ -71,6 +84,8 @@ var funcNames = [FuncCount]string{
 	"path_open", "path_readlink", "path_remove_directory", "path_rename", "path_symlink",
 	"path_unlink_file", "poll_oneoff", "proc_exit", "proc_raise", "sched_yield", "random_get",
 	"sock_accept", "sock_recv", "sock_send", "sock_shutdown",
+	"sock_open", "sock_bind", "sock_connect", "sock_listen", "sock_recv_from", "sock_send_to",
+	"sock_getsockopt", "sock_setsockopt", "sock_getlocaladdr", "sock_getpeeraddr", "sock_getaddrinfo",
 }
 
 // String returns the WASI name of the function, such as "fd_write".

@@ -28,7 +28,14 @@ var functions = []*function{
 	schedYield,
 	randomGet,
 	sockAccept, sockRecv, sockSend, sockShutdown,
+	sockOpen, sockBind, sockConnect, sockListen, sockRecvFrom, sockSendTo,
+	sockGetsockopt, sockSetsockopt, sockGetlocaladdr, sockGetpeeraddr, sockGetaddrinfo,
 }
+
+// variants are other signatures of functions above, exported instead when
+// the guest imports them (see WithGuest): the WasmEdge 0.11 forms the Rust
+// crate wasmedge_wasi_socket still calls.
+var variants = []*function{sockAcceptV1, sockGetlocaladdrV1, sockGetpeeraddrV1}
 
 const (
 	i32 = api.ValueTypeI32
@@ -83,6 +90,24 @@ type binding struct {
 	subs    []Subscription
 	events  []Event
 	entries []DirEntry
+	// sock is sys as Sockets, nil when sys does not implement them.
+	sock     Sockets
+	addrinfo []AddrInfo
+}
+
+// Option configures Instantiate.
+type Option func(*options)
+
+type options struct {
+	guest wazero.CompiledModule
+}
+
+// WithGuest makes Instantiate export, for functions with several
+// signatures (sock_accept, sock_getlocaladdr, sock_getpeeraddr; see
+// docs/abi.md), the variant the guest imports. Without it the WASI preview
+// 1 and 3-parameter forms are exported.
+func WithGuest(mod wazero.CompiledModule) Option {
+	return func(o *options) { o.guest = mod }
 }
 
 // direntBatch is how many entries fd_readdir asks the System for at once.
@@ -97,13 +122,22 @@ const direntBatch = 64
 // module calling from one goroutine at a time, which is the WASI preview 1
 // model. Run concurrent guests in separate runtimes, each with its own
 // Instantiate.
-func Instantiate(ctx context.Context, rt wazero.Runtime, sys System) (api.Closer, error) {
+//
+// The socket extension functions call sys's Sockets methods when sys
+// implements Sockets, and return ENOSYS otherwise.
+func Instantiate(ctx context.Context, rt wazero.Runtime, sys System, opts ...Option) (api.Closer, error) {
 	if sys == nil {
 		return nil, errors.New("instantiate " + ModuleName + ": nil System")
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	b := &binding{sys: sys, entries: make([]DirEntry, direntBatch)}
+	b.sock, _ = sys.(Sockets)
 	builder := rt.NewHostModuleBuilder(ModuleName)
 	for _, f := range functions {
+		f = o.variant(f)
 		names := make([]string, len(f.params))
 		for i, p := range f.params {
 			names[i] = p.name
@@ -123,6 +157,29 @@ func Instantiate(ctx context.Context, rt wazero.Runtime, sys System) (api.Closer
 	return mod, nil
 }
 
+// variant returns the variant of f the guest imports, or f.
+func (o *options) variant(f *function) *function {
+	if o.guest == nil {
+		return f
+	}
+	for _, def := range o.guest.ImportedFunctions() {
+		module, name, _ := def.Import()
+		if module != ModuleName || name != f.name() {
+			continue
+		}
+		for _, v := range variants {
+			if v.id == f.id && v.matches(def) {
+				return v
+			}
+		}
+	}
+	return f
+}
+
+func (f *function) matches(def api.FunctionDefinition) bool {
+	return slices.Equal(def.ParamTypes(), f.paramTypes()) && slices.Equal(def.ResultTypes(), f.resultTypes())
+}
+
 func (b *binding) goFunc(f *function) api.GoModuleFunc {
 	call := f.call
 	if f.noResult {
@@ -140,10 +197,11 @@ var ErrUnsupportedImports = errors.New("unsupported imports")
 
 // CheckImports returns an error naming every import of mod that the host
 // module does not provide, such as
-// "unsupported imports: env.foo, wasi_snapshot_preview1.sock_open". A
+// "unsupported imports: env.foo, wasi_snapshot_preview1.nonexistent". A
 // function imported from wasi_snapshot_preview1 under a known name but with
-// another signature is named with "(signature mismatch)". Imported memories
-// are always reported: the binding provides none. (wazero's CompiledModule
+// another signature (and none of its variants, see WithGuest) is named with
+// "(signature mismatch)". Imported memories are always reported: the
+// binding provides none. (wazero's CompiledModule
 // does not list table and global imports; instantiation rejects them.)
 func CheckImports(mod wazero.CompiledModule) error {
 	var bad []string
@@ -159,7 +217,7 @@ func CheckImports(mod wazero.CompiledModule) error {
 			continue
 		}
 		f := functions[i]
-		if !slices.Equal(def.ParamTypes(), f.paramTypes()) || !slices.Equal(def.ResultTypes(), f.resultTypes()) {
+		if !f.matches(def) && !slices.ContainsFunc(variants, func(v *function) bool { return v.id == f.id && v.matches(def) }) {
 			bad = append(bad, module+"."+name+" (signature mismatch)")
 		}
 	}

@@ -31,7 +31,7 @@ func TestCheckImports(t *testing.T) {
 			imports = append(imports, 0, 0)
 			return wasmModule(section(1, 1, 0x60, 0, 0), section(2, imports...))
 		},
-		want: "unsupported imports: wasi_snapshot_preview1.sock_open, env.memory (memory)",
+		want: "unsupported imports: wasi_snapshot_preview1.sock_open (signature mismatch), env.memory (memory)",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,7 +43,6 @@ func envOr(key, def string) string {
 
 func defaultDataPath(name string) string { return filepath.Join(lake.DataDir(), name) }
 
-
 // registerAgain registers the common flags on a subcommand's flag set with
 // the values parsed so far as defaults, so a flag given before the
 // subcommand is kept unless repeated after it.
