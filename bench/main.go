@@ -66,8 +66,11 @@ func main() {
 
 	sections := map[string]func(){
 		"runtime": b.runtimeSection,
+		"capture": b.captureSection,
+		"replay":  b.replaySection,
+		"net":     b.netSection,
 	}
-	for _, name := range []string{"runtime"} {
+	for _, name := range []string{"runtime", "capture", "replay", "net"} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), name) {
 			continue
 		}
@@ -105,10 +108,9 @@ func standardWorkloads() []workload {
 	}
 }
 
-// runFlags are extra flags for bin/run (capture off once capture exists).
-func runFlags() []string { return extraRunFlags }
-
-var extraRunFlags []string
+// runFlags are the flags of bin/run in the runtime comparison: no capture,
+// as wazero's WASI records nothing.
+func runFlags() []string { return []string{"--no-capture"} }
 
 func (b *bench) wasm(w workload) string {
 	return filepath.Join(b.guests, w.guest+".wasm")
