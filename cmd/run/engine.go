@@ -28,10 +28,13 @@ func badInput(format string, args ...any) error {
 
 // engineConfig configures the wazero side of a run.
 type engineConfig struct {
-	CacheDir  string        // compilation cache; empty disables it
-	MaxPages  uint32        // 0: wazero's default (4 GiB)
-	Timeout   time.Duration // 0: none
-	ModuleSrc []byte
+	CacheDir string        // compilation cache; empty disables it
+	MaxPages uint32        // 0: wazero's default (4 GiB)
+	Timeout  time.Duration // 0: none
+	// Interruptible makes compiled code stop when the run's context is
+	// done, even in a loop that never calls the host. Implied by Timeout.
+	Interruptible bool
+	ModuleSrc     []byte
 }
 
 // outcome is how a guest ended.
@@ -58,7 +61,7 @@ func newEngine(ctx context.Context, cfg engineConfig) (*engine, error) {
 		return nil, badInput("not a WebAssembly module (missing \\0asm magic)")
 	}
 	rc := wazero.NewRuntimeConfig()
-	if cfg.Timeout > 0 {
+	if cfg.Timeout > 0 || cfg.Interruptible {
 		// Interrupting compiled code costs a check on every loop and call:
 		// about 3x on call-heavy guests. Pay it only when a timeout or a
 		// signal must be able to stop a guest that never calls the host.

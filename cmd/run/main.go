@@ -48,12 +48,16 @@ type options struct {
 }
 
 const usageHead = `usage: run [flags] module.wasm [args...]
+       run [flags] --replay RUN
+       run sync [--lake URL] [--spool DIR]
 
-Runs a WASI preview 1 module in a sandbox. Flags come before the module;
-everything after it (or after --) is passed to the guest.
+Runs a WASI preview 1 module in a sandbox and records every host call into
+the lake (the run ID is the first line on stderr). Flags come before the
+module; everything after it (or after --) is passed to the guest.
 
 exit codes: the guest's exit code (above 255 reported as 255); 2 bad usage or
-module; 124 --timeout hit; 125 internal error; 134 the guest trapped.
+module; 120 replay diverged; 121 replayed run is incomplete; 124 --timeout
+hit; 125 internal error; 134 the guest trapped. See docs/cli.md.
 
 flags:
 `

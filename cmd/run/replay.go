@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/timelake/timelake/capture/segment"
 	"github.com/timelake/timelake/lake"
@@ -58,9 +57,8 @@ func replayRun(ctx context.Context, o *options, stdout, stderr io.Writer) (int, 
 	}
 	if ending == nil || (ending.Status != segment.StatusExited && ending.Status != segment.StatusTrapped) {
 		// The guest may compute past the last record: OnEnd must be able to
-		// stop it. The engine makes compiled code interruptible only under
-		// a timeout, so ask for one that never fires.
-		cfg.Timeout = interruptOnly
+		// stop it, so its compiled code must be interruptible.
+		cfg.Interruptible = true
 	}
 	eng, err := newEngine(ctx, cfg)
 	if err != nil {
@@ -118,10 +116,6 @@ func replayRun(ctx context.Context, o *options, stdout, stderr io.Writer) (int, 
 	}
 	return report(stderr, out), nil
 }
-
-// interruptOnly is a timeout that never fires (a century), given to the
-// engine for its side effect: interruptible compiled code.
-const interruptOnly = 100 * 365 * 24 * time.Hour
 
 // replayModule returns the module to replay: --module if given (a digest
 // other than the recorded one is allowed, with a note), else the module the
