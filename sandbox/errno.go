@@ -90,11 +90,12 @@ func Errno(err error) wasi.Errno {
 }
 
 // resolveErrno maps an error of openat2 path resolution. EXDEV there means
-// RESOLVE_BENEATH refused a path that leaves the directory (an absolute path,
-// "..", or a symlink pointing out); the guest sees ENOTCAPABLE, the WASI
-// errno for "the capabilities you hold do not reach this", which is also
-// what wasi-libc answers for paths outside every preopen and what Go's
-// syscall package treats as a permission error.
+// RESOLVE_BENEATH refused a path that leaves the directory (an absolute
+// path, "..", or a symlink pointing out); the guest sees ENOTCAPABLE, the
+// WASI errno for "the capabilities you hold do not reach this", which is
+// also what wasi-libc answers for paths outside every preopen, what Go's
+// syscall package treats as a permission error, and what walk answers for
+// the same paths when it resolves them itself.
 func resolveErrno(err error) wasi.Errno {
 	if err == unix.EXDEV {
 		return wasi.ENOTCAPABLE

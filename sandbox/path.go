@@ -15,23 +15,62 @@ import (
 // it (EXDEV), and /proc-style magic links (ELOOP).
 const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS
 
-// openBeneath opens path below dirfd with openat2. O_CLOEXEC is added.
-func openBeneath(dirfd int, path string, flags int, mode uint32) (int, wasi.Errno) {
-	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Mode: uint64(mode), Resolve: resolveFlags}
+// stepFlags resolve one component that walk has already examined: no symlink
+// is followed at all, so a component swapped for a symlink after walk looked
+// at it fails (ELOOP) instead of being followed unchecked.
+const stepFlags = resolveFlags | unix.RESOLVE_NO_SYMLINKS
+
+// openat2 is openat2(2) with O_CLOEXEC added, retried on EINTR and on the
+// EAGAIN that RESOLVE_BENEATH answers when a rename elsewhere raced the
+// lookup (the lookup is safe to repeat). Its error is the raw errno.
+func openat2(dirfd int, path string, flags int, mode uint32, resolve uint64) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Mode: uint64(mode), Resolve: resolve}
 	for retries := 0; ; retries++ {
 		fd, err := unix.Openat2(dirfd, path, &how)
-		switch {
-		case err == nil:
-			return fd, wasi.ESUCCESS
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN && retries < 16:
-			// RESOLVE_BENEATH answers EAGAIN when a rename elsewhere
-			// raced the lookup; the lookup is safe to repeat.
+		if err == unix.EINTR || (err == unix.EAGAIN && retries < 16) {
 			continue
 		}
-		return -1, resolveErrno(err)
+		return fd, err
 	}
+}
+
+// openAt opens path below the directory d. The kernel resolves it alone
+// (RESOLVE_BENEATH) unless it refuses with EXDEV; then walk resolves it
+// component by component, which follows absolute symlinks into the mount
+// holding their target, and the last component is opened from the
+// directory walk ended in.
+//
+// The returned entry is the mount whose policy applies to what was opened:
+// d itself (whose rights the caller checked), or the preopen an absolute
+// symlink led into, which must grant need, and must not be read-only if the
+// open writes. The check happens before the last component is opened, so a
+// refused O_TRUNC or O_CREAT has no effect.
+func (s *System) openAt(d *fdEntry, path string, flags int, mode uint32, need wasi.Rights, write bool) (int, *fdEntry, wasi.Errno) {
+	fd, err := openat2(d.host, path, flags, mode, resolveFlags)
+	if err == nil {
+		return fd, d, wasi.ESUCCESS
+	}
+	if err != unix.EXDEV {
+		return -1, nil, Errno(err)
+	}
+	w, errno := s.walk(d, path, flags&unix.O_NOFOLLOW == 0)
+	if errno != 0 {
+		return -1, nil, errno
+	}
+	defer w.close()
+	if w.mount != d {
+		if errno := w.mount.check(need); errno != 0 {
+			return -1, nil, errno
+		}
+		if write && w.mount.readOnly {
+			return -1, nil, wasi.EROFS
+		}
+	}
+	fd, err = openat2(w.dir, w.name, flags, mode, stepFlags)
+	if err != nil {
+		return -1, nil, resolveErrno(err)
+	}
+	return fd, w.mount, wasi.ESUCCESS
 }
 
 // noFollow is O_NOFOLLOW unless the lookup flags ask to follow a final
@@ -60,12 +99,14 @@ func (l *last) close() {
 }
 
 // lastOf splits path (relative to the directory d) into its last component
-// and opens the directory holding it, confined like every lookup. Trailing
-// slashes stay on the name, so the *at syscall applies Linux's rules for
-// them. A last component "." or ".." names a directory that already exists
-// and cannot be unlinked or created; lastOf only checks it resolves inside
-// the mount, and each caller answers the errno Linux gives for it.
-func lastOf(d *fdEntry, path string) (last, wasi.Errno) {
+// and opens the directory holding it, confined like every lookup (openAt).
+// Trailing slashes stay on the name, so the *at syscall applies Linux's
+// rules for them. A last component "." or ".." names a directory that
+// already exists and cannot be unlinked or created; lastOf only checks it
+// resolves inside the mount, and each caller answers the errno Linux gives
+// for it. need is the right the operation takes on d, which the caller
+// checked; it is checked again on the mount an absolute symlink leads into.
+func (s *System) lastOf(d *fdEntry, path string, need wasi.Rights) (last, wasi.Errno) {
 	if path == "" {
 		return last{}, wasi.ENOENT
 	}
@@ -76,7 +117,7 @@ func lastOf(d *fdEntry, path string) (last, wasi.Errno) {
 	i := strings.LastIndexByte(trimmed, '/')
 	l := last{dir: d.host, name: trimmed[i+1:]}
 	if l.name == "." || l.name == ".." {
-		fd, errno := openBeneath(d.host, path, unix.O_PATH|unix.O_DIRECTORY, 0)
+		fd, _, errno := s.openAt(d, path, unix.O_PATH|unix.O_DIRECTORY, 0, need, false)
 		if errno != 0 {
 			return last{}, errno
 		}
@@ -87,7 +128,7 @@ func lastOf(d *fdEntry, path string) (last, wasi.Errno) {
 		l.name += "/"
 	}
 	if i >= 0 {
-		fd, errno := openBeneath(d.host, trimmed[:i+1], unix.O_PATH|unix.O_DIRECTORY, 0)
+		fd, _, errno := s.openAt(d, trimmed[:i+1], unix.O_PATH|unix.O_DIRECTORY, 0, need, false)
 		if errno != 0 {
 			return last{}, errno
 		}
@@ -100,19 +141,21 @@ func lastOf(d *fdEntry, path string) (last, wasi.Errno) {
 // within the directory's inheriting rights and the ones that apply to what
 // was opened. Files on read-only mounts are opened O_RDONLY; asking to
 // write, create or truncate there is EROFS.
+//
+// Truncating takes no right of the directory beyond path_open's own: Go
+// opens directories without path_filestat_set_size and truncates through
+// them (os.Root.Create), and wazero and wasmtime do not ask for it either.
 func (s *System) PathOpen(ctx context.Context, fd wasi.FD, dirFlags wasi.LookupFlags, path string, oflags wasi.OFlags, rightsBase, rightsInheriting wasi.Rights, fdFlags wasi.FDFlags) (wasi.FD, wasi.Errno) {
 	need := wasi.RightPathOpen
 	if oflags&wasi.OFlagCreat != 0 {
 		need |= wasi.RightPathCreateFile
 	}
-	if oflags&wasi.OFlagTrunc != 0 {
-		need |= wasi.RightPathFileStatSetSize
-	}
 	d, errno := s.dirFD(fd, need)
 	if errno != 0 {
 		return 0, errno
 	}
-	if d.readOnly && rightsBase&wasi.RightFDWrite != 0 {
+	mutates := rightsBase&wasi.RightFDWrite != 0 || oflags&wasi.OFlagTrunc != 0
+	if d.readOnly && mutates {
 		return 0, wasi.EROFS
 	}
 	if oflags&^(wasi.OFlagCreat|wasi.OFlagDirectory|wasi.OFlagExcl|wasi.OFlagTrunc) != 0 ||
@@ -161,7 +204,7 @@ func (s *System) PathOpen(ctx context.Context, fd wasi.FD, dirFlags wasi.LookupF
 		}
 	}
 
-	hfd, errno := openBeneath(d.host, path, flags, mode)
+	hfd, m, errno := s.openAt(d, path, flags, mode, need, mutates)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -170,9 +213,12 @@ func (s *System) PathOpen(ctx context.Context, fd wasi.FD, dirFlags wasi.LookupF
 		unix.Close(hfd)
 		return 0, Errno(err)
 	}
+	if m != d { // an absolute symlink led into the mount m
+		base, inherit = base&m.inherit, inherit&m.inherit
+	}
 	e := &fdEntry{
 		kind: kindFile, host: hfd, filetype: filetypeOf(st.Mode), flags: fdFlags,
-		base: base & wasi.FileRights, inherit: inherit, readOnly: d.readOnly, pollable: isPollable(st.Mode),
+		base: base & wasi.FileRights, inherit: inherit, readOnly: m.readOnly, pollable: isPollable(st.Mode),
 	}
 	if e.filetype == wasi.FiletypeDirectory {
 		e.kind, e.base = kindDir, base&wasi.DirRights
@@ -186,7 +232,7 @@ func (s *System) PathCreateDirectory(ctx context.Context, fd wasi.FD, path strin
 	if errno != 0 {
 		return errno
 	}
-	l, errno := lastOf(d, path)
+	l, errno := s.lastOf(d, path, wasi.RightPathCreateDirectory)
 	if errno != 0 {
 		return errno
 	}
@@ -205,7 +251,7 @@ func (s *System) PathFileStatGet(ctx context.Context, fd wasi.FD, flags wasi.Loo
 	}
 	// An O_PATH fd of the file (or of the symlink itself, with O_NOFOLLOW)
 	// is stat'ed: the lookup is openat2's, so it is confined.
-	pfd, errno := openBeneath(d.host, path, unix.O_PATH|noFollow(flags), 0)
+	pfd, _, errno := s.openAt(d, path, unix.O_PATH|noFollow(flags), 0, wasi.RightPathFileStatGet, false)
 	if errno != 0 {
 		return wasi.FileStat{}, errno
 	}
@@ -227,7 +273,7 @@ func (s *System) PathFileStatSetTimes(ctx context.Context, fd wasi.FD, flags was
 	if errno != 0 {
 		return errno
 	}
-	pfd, errno := openBeneath(d.host, path, unix.O_PATH|noFollow(flags), 0)
+	pfd, _, errno := s.openAt(d, path, unix.O_PATH|noFollow(flags), 0, wasi.RightPathFileStatSetTimes, true)
 	if errno != 0 {
 		return errno
 	}
@@ -250,12 +296,12 @@ func (s *System) PathLink(ctx context.Context, oldFD wasi.FD, oldFlags wasi.Look
 		return errno
 	}
 	if oldFlags&wasi.LookupSymlinkFollow != 0 {
-		src, errno := openBeneath(od.host, oldPath, unix.O_PATH, 0)
+		src, _, errno := s.openAt(od, oldPath, unix.O_PATH, 0, wasi.RightPathLinkSource, true)
 		if errno != 0 {
 			return errno
 		}
 		defer unix.Close(src)
-		nl, errno := lastOf(nd, newPath)
+		nl, errno := s.lastOf(nd, newPath, wasi.RightPathLinkTarget)
 		if errno != 0 {
 			return errno
 		}
@@ -271,12 +317,12 @@ func (s *System) PathLink(ctx context.Context, oldFD wasi.FD, oldFlags wasi.Look
 		}
 		return Errno(err)
 	}
-	ol, errno := lastOf(od, oldPath)
+	ol, errno := s.lastOf(od, oldPath, wasi.RightPathLinkSource)
 	if errno != 0 {
 		return errno
 	}
 	defer ol.close()
-	nl, errno := lastOf(nd, newPath)
+	nl, errno := s.lastOf(nd, newPath, wasi.RightPathLinkTarget)
 	if errno != 0 {
 		return errno
 	}
@@ -296,7 +342,7 @@ func (s *System) PathReadLink(ctx context.Context, fd wasi.FD, path string, buf 
 	if errno != 0 {
 		return 0, errno
 	}
-	pfd, errno := openBeneath(d.host, path, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	pfd, _, errno := s.openAt(d, path, unix.O_PATH|unix.O_NOFOLLOW, 0, wasi.RightPathReadLink, false)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -324,7 +370,7 @@ func (s *System) PathRemoveDirectory(ctx context.Context, fd wasi.FD, path strin
 	if errno != 0 {
 		return errno
 	}
-	l, errno := lastOf(d, path)
+	l, errno := s.lastOf(d, path, wasi.RightPathRemoveDirectory)
 	if errno != 0 {
 		return errno
 	}
@@ -348,12 +394,12 @@ func (s *System) PathRename(ctx context.Context, fd wasi.FD, oldPath string, new
 	if errno != 0 {
 		return errno
 	}
-	ol, errno := lastOf(od, oldPath)
+	ol, errno := s.lastOf(od, oldPath, wasi.RightPathRenameSource)
 	if errno != 0 {
 		return errno
 	}
 	defer ol.close()
-	nl, errno := lastOf(nd, newPath)
+	nl, errno := s.lastOf(nd, newPath, wasi.RightPathRenameTarget)
 	if errno != 0 {
 		return errno
 	}
@@ -371,7 +417,7 @@ func (s *System) PathSymlink(ctx context.Context, oldPath string, fd wasi.FD, ne
 	if errno != 0 {
 		return errno
 	}
-	l, errno := lastOf(d, newPath)
+	l, errno := s.lastOf(d, newPath, wasi.RightPathSymlink)
 	if errno != 0 {
 		return errno
 	}
@@ -388,7 +434,7 @@ func (s *System) PathUnlinkFile(ctx context.Context, fd wasi.FD, path string) wa
 	if errno != 0 {
 		return errno
 	}
-	l, errno := lastOf(d, path)
+	l, errno := s.lastOf(d, path, wasi.RightPathUnlinkFile)
 	if errno != 0 {
 		return errno
 	}
@@ -397,4 +443,181 @@ func (s *System) PathUnlinkFile(ctx context.Context, fd wasi.FD, path string) wa
 		return wasi.EISDIR
 	}
 	return Errno(unix.Unlinkat(l.dir, l.name, 0))
+}
+
+// maxSymlinks bounds the symlinks one lookup follows, as Linux's MAXSYMLINKS
+// does; one more is ELOOP.
+const maxSymlinks = 40
+
+// walked is where walk ended: the directory holding the last component and
+// the component's name ("." when the path named the directory itself, with
+// a trailing "/" when the path had one and the component does not exist).
+type walked struct {
+	dir   int      // host fd of the directory
+	owned bool     // dir was opened by walk and must be closed
+	name  string   // the last component, to be opened from dir with stepFlags
+	mount *fdEntry // the lookup's root: where walk started, or a preopen
+}
+
+func (w *walked) close() {
+	if w.owned {
+		unix.Close(w.dir)
+	}
+}
+
+// walk resolves path below d one component at a time, for the lookups the
+// kernel refused because a symlink on the way has an absolute target. Such a
+// target is a guest path: it continues from the preopen whose guest path is
+// its longest prefix (see mountOf), and fails with ENOTCAPABLE when no
+// preopen holds it. Every component is opened with stepFlags, so the kernel
+// follows nothing; walk reads each symlink itself and splices its target
+// into the rest of the path. ".." is lexical against the directories walk
+// opened since the lookup's root (d, or the preopen of the last absolute
+// target): above that root it is ENOTCAPABLE, as RESOLVE_BENEATH makes it.
+// Relative targets continue from the directory holding the symlink. An
+// absolute path itself is ENOTCAPABLE: WASI paths are relative to their fd.
+//
+// The last component is followed if it is a symlink and follow is set or
+// the path ends in "/" (as Linux does); otherwise it is left for the caller
+// to open with O_NOFOLLOW or to act on by name.
+func (s *System) walk(d *fdEntry, path string, follow bool) (walked, wasi.Errno) {
+	if path == "" {
+		return walked{}, wasi.ENOENT
+	}
+	if path[0] == '/' {
+		return walked{}, wasi.ENOTCAPABLE
+	}
+	root := d
+	var stack []int // directories opened below root; the last is the current one
+	defer func() {
+		for _, fd := range stack {
+			unix.Close(fd)
+		}
+	}()
+	cur := func() int {
+		if n := len(stack); n > 0 {
+			return stack[n-1]
+		}
+		return root.host
+	}
+	// end hands the current directory to the caller, who closes it.
+	end := func(name string) (walked, wasi.Errno) {
+		n := len(stack)
+		if n == 0 {
+			return walked{dir: root.host, name: name, mount: root}, wasi.ESUCCESS
+		}
+		w := walked{dir: stack[n-1], owned: true, name: name, mount: root}
+		stack = stack[:n-1]
+		return w, wasi.ESUCCESS
+	}
+	links := 0
+	rest := path
+	for {
+		rest = strings.TrimLeft(rest, "/")
+		if rest == "" {
+			return end(".")
+		}
+		comp, tail, slash := strings.Cut(rest, "/")
+		last := strings.TrimLeft(tail, "/") == ""
+		rest = tail
+		switch comp {
+		case ".":
+			continue
+		case "..":
+			n := len(stack)
+			if n == 0 {
+				return walked{}, wasi.ENOTCAPABLE
+			}
+			unix.Close(stack[n-1])
+			stack = stack[:n-1]
+			continue
+		}
+		if last && !slash && !follow {
+			return end(comp)
+		}
+		fd, err := openat2(cur(), comp, unix.O_PATH|unix.O_NOFOLLOW, 0, stepFlags)
+		if err == unix.ENOENT && last {
+			if slash {
+				comp += "/"
+			}
+			return end(comp) // may be created
+		}
+		if err != nil {
+			return walked{}, resolveErrno(err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			unix.Close(fd)
+			return walked{}, Errno(err)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			stack = append(stack, fd)
+		case unix.S_IFLNK:
+			target, errno := readLinkFD(fd)
+			unix.Close(fd)
+			if errno != 0 {
+				return walked{}, errno
+			}
+			if links++; links > maxSymlinks {
+				return walked{}, wasi.ELOOP
+			}
+			if target == "" {
+				return walked{}, wasi.ENOENT
+			}
+			if target[0] == '/' {
+				m, rel := s.mountOf(target)
+				if m == nil {
+					return walked{}, wasi.ENOTCAPABLE
+				}
+				for _, fd := range stack {
+					unix.Close(fd)
+				}
+				stack, root, target = stack[:0], m, rel
+			}
+			if slash {
+				rest = target + "/" + tail
+			} else {
+				rest = target
+			}
+		default:
+			unix.Close(fd)
+			if !last || slash {
+				return walked{}, wasi.ENOTDIR
+			}
+			return end(comp)
+		}
+	}
+}
+
+// readLinkFD reads the target of the symlink an O_PATH fd refers to.
+func readLinkFD(fd int) (string, wasi.Errno) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(fd, "", buf)
+	if err != nil {
+		return "", Errno(err)
+	}
+	return string(buf[:n]), wasi.ESUCCESS
+}
+
+// mountOf finds the preopen holding the guest path p (absolute): the one
+// whose guest path is the longest prefix of p ending at a component
+// boundary; on a tie, the lowest fd. It returns the preopen and the rest of
+// p below it, or nil when no preopen holds p. Preopens the guest closed no
+// longer count; those with relative guest paths never hold an absolute one.
+func (s *System) mountOf(p string) (*fdEntry, string) {
+	var best *fdEntry
+	var rel string
+	for _, e := range s.fds {
+		if e == nil || !e.preopen || !strings.HasPrefix(e.guestPath, "/") {
+			continue
+		}
+		if best != nil && len(e.guestPath) <= len(best.guestPath) {
+			continue
+		}
+		if r, ok := strings.CutPrefix(p, e.guestPath); ok && (e.guestPath == "/" || r == "" || r[0] == '/') {
+			best, rel = e, r
+		}
+	}
+	return best, rel
 }

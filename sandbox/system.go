@@ -19,8 +19,13 @@
 // whole path first. Absolute paths, ".." above a mount and symlinks that lead
 // out (absolute or relative) therefore never reach a host file: the kernel
 // answers EXDEV, which the guest sees as ENOTCAPABLE (see resolveErrno).
-// Symlinks with such targets can be created (a target is only a string); they
-// just never resolve.
+// Symlinks with such targets can be created (a target is only a string). On
+// EXDEV the lookup is redone component by component (walk in path.go, each
+// step RESOLVE_NO_SYMLINKS): an absolute symlink target is a guest path and
+// continues from the preopen whose guest path is its longest prefix, under
+// that mount's rights and read-only policy. Targets outside every preopen,
+// ".." above the lookup's root and more than 40 links fail with ENOTCAPABLE
+// or ELOOP; nothing outside a mount is ever reached.
 //
 // # Rights and read-only mounts
 //
