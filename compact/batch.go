@@ -222,6 +222,8 @@ type eventWriters struct {
 	calls *rowWriter[schemas.Call]
 	stdio *rowWriter[schemas.Stdio]
 	fs    *rowWriter[schemas.FS]
+	net   *rowWriter[schemas.Net]
+	http  *rowWriter[schemas.HTTP]
 }
 
 func (a *attempt) writers(date string) *eventWriters {
@@ -233,6 +235,10 @@ func (a *attempt) writers(date string) *eventWriters {
 			rowBytes: stdioBytes, runID: stdioRunID, upload: a.upload},
 		fs: &rowWriter[schemas.FS]{table: schemas.TableFS, date: date, size: c.size, tmpDir: c.opts.TempDir,
 			rowBytes: fsBytes, runID: fsRunID, upload: a.upload},
+		net: &rowWriter[schemas.Net]{table: schemas.TableNet, date: date, size: c.size, tmpDir: c.opts.TempDir,
+			rowBytes: netBytes, runID: netRunID, upload: a.upload},
+		http: &rowWriter[schemas.HTTP]{table: schemas.TableHTTP, date: date, size: c.size, tmpDir: c.opts.TempDir,
+			rowBytes: httpBytes, runID: httpRunID, upload: a.upload},
 	}
 }
 
@@ -243,11 +249,23 @@ func (w *eventWriters) close(ctx context.Context) error {
 	if _, err := w.stdio.Close(ctx); err != nil {
 		return err
 	}
-	_, err := w.fs.Close(ctx)
+	if _, err := w.fs.Close(ctx); err != nil {
+		return err
+	}
+	if _, err := w.net.Close(ctx); err != nil {
+		return err
+	}
+	_, err := w.http.Close(ctx)
 	return err
 }
 
-func (w *eventWriters) abort() { w.calls.Abort(); w.stdio.Abort(); w.fs.Abort() }
+func (w *eventWriters) abort() {
+	w.calls.Abort()
+	w.stdio.Abort()
+	w.fs.Abort()
+	w.net.Abort()
+	w.http.Abort()
+}
 
 // batch consumes the segments of works in one commit.
 func (c *compactor) batch(ctx context.Context, st *State, works []*runWork) error {
@@ -404,6 +422,7 @@ func (a *attempt) consume(ctx context.Context, rs *RunState, obj lake.Object, in
 			mounts = append(mounts, m.GuestPath)
 		}
 		rs.FDs = schemas.NewFDTable(mounts)
+		rs.FDs.AddListeners(uint32(3+len(mounts)), schemas.ListenAddrs(md.Policy))
 	}
 	if err := a.writersFor(ctx, rs.Date); err != nil {
 		return err
@@ -467,6 +486,17 @@ func (a *attempt) consume(ctx context.Context, rs *RunState, obj lake.Object, in
 	if rs.End != nil {
 		rs.Done = true
 	}
+	if rs.Done && rs.NextSeq > 0 {
+		// Exchanges still open on the run's sockets end with it, truncated.
+		end := rec.Time
+		if rs.End != nil {
+			end = rs.End.Time.UnixNano() - rs.StartNS
+		}
+		b.Finish(int64(rs.NextSeq)-1, end)
+		if err := flushRows(ctx, b, w); err != nil {
+			return err
+		}
+	}
 	rs.Incomplete = false
 	rs.Records += ref.Records
 	done()
@@ -484,6 +514,12 @@ func flushRows(ctx context.Context, b *schemas.Builder, w *eventWriters) error {
 		return err
 	}
 	if err := w.fs.Write(ctx, b.FS); err != nil {
+		return err
+	}
+	if err := w.net.Write(ctx, b.Net); err != nil {
+		return err
+	}
+	if err := w.http.Write(ctx, b.HTTP); err != nil {
 		return err
 	}
 	b.Reset()

@@ -524,7 +524,8 @@ func TestMergeAndPurge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range schemas.EventTables {
+	// Synthetic runs make no socket calls: net and http stay empty.
+	for _, table := range []string{schemas.TableCalls, schemas.TableStdio, schemas.TableFS} {
 		if n := len(snap.Files(table)); n != 1 {
 			t.Errorf("%s: %d files after the merge, want 1", table, n)
 		}

@@ -233,7 +233,7 @@ func (s *State) clone() *State {
 
 func (r *RunState) clone() *RunState {
 	c := *r
-	c.FDs = maps.Clone(r.FDs)
+	c.FDs = r.FDs.Clone()
 	return &c
 }
 

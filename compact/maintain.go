@@ -160,6 +160,10 @@ func (c *compactor) mergeSmallFiles(ctx context.Context, st *State, a *attempt) 
 				err = mergeFiles(ctx, a, p.table, p.date, group, stdioBytes, stdioRunID, func(r *schemas.Stdio) int64 { return r.Seq })
 			case schemas.TableFS:
 				err = mergeFiles(ctx, a, p.table, p.date, group, fsBytes, fsRunID, func(r *schemas.FS) int64 { return r.Seq })
+			case schemas.TableNet:
+				err = mergeFiles(ctx, a, p.table, p.date, group, netBytes, netRunID, func(r *schemas.Net) int64 { return r.Seq })
+			case schemas.TableHTTP:
+				err = mergeFiles(ctx, a, p.table, p.date, group, httpBytes, httpRunID, func(r *schemas.HTTP) int64 { return r.Seq })
 			default:
 				continue // a table of a newer schema: left alone
 			}

@@ -186,6 +186,19 @@ func stdioBytes(r *schemas.Stdio) int64 { return 64 + int64(len(r.Data)) }
 func fsBytes(r *schemas.FS) int64 {
 	return 128 + pathLen(r.Path) + pathLen(r.Path2) + int64(len(r.Flags))
 }
+func netBytes(r *schemas.Net) int64 {
+	return 128 + int64(len(r.Data)) + int64(len(r.Detail)) + pathLen(r.LocalAddr) + pathLen(r.PeerAddr)
+}
+func httpBytes(r *schemas.HTTP) int64 {
+	n := 256 + int64(len(r.Path)+len(r.Host)+len(r.RequestBody)+len(r.ResponseBody))
+	for _, h := range r.RequestHeaders {
+		n += int64(len(h.Name) + len(h.Value))
+	}
+	for _, h := range r.ResponseHeaders {
+		n += int64(len(h.Name) + len(h.Value))
+	}
+	return n
+}
 func runBytes(r *schemas.Run) int64 {
 	n := int64(256)
 	for _, a := range r.Args {
@@ -207,6 +220,8 @@ func pathLen(p *string) int64 {
 func callRunID(r *schemas.Call) string   { return r.RunID }
 func stdioRunID(r *schemas.Stdio) string { return r.RunID }
 func fsRunID(r *schemas.FS) string       { return r.RunID }
+func netRunID(r *schemas.Net) string     { return r.RunID }
+func httpRunID(r *schemas.HTTP) string   { return r.RunID }
 func runRunID(r *schemas.Run) string     { return r.RunID }
 
 // readFile downloads a committed file to a temporary file and opens it as

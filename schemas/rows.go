@@ -18,13 +18,14 @@ const (
 	FDStdio                 // one of the three standard streams
 	FDDir                   // a preopened or opened directory
 	FDFile                  // a file opened with path_open
-	FDSocket                // a socket returned by sock_accept
+	FDSocket                // a socket (sock_open, sock_accept, or one the run started with)
 )
 
 // FDInfo describes one open fd of a run.
 type FDInfo struct {
-	Kind FDKind `json:"k"`
-	Path string `json:"p,omitempty"` // guest path (files, dirs), or stdin/stdout/stderr
+	Kind FDKind    `json:"k"`
+	Path string    `json:"p,omitempty"` // guest path (files, dirs), or stdin/stdout/stderr
+	Sock *SockInfo `json:"s,omitempty"` // sockets: what the calls told of them
 }
 
 // FDTable tracks the fds of a run so that fd_* calls can be attributed to the
@@ -51,13 +52,18 @@ func NewFDTable(mounts []string) FDTable {
 // Tables a function's records may produce rows in, besides calls (which every
 // record produces). The mapping is total: FuncTables returns an entry for
 // every wasi.Func below wasi.FuncCount, so nothing recorded is dropped. fd_*
-// functions produce a stdio or fs row only when their fd is a standard stream
-// or a file/directory.
+// functions produce a stdio, fs or net row only when their fd is a standard
+// stream, a file/directory or a socket; http rows come from the bytes of
+// TCP sockets (and the close that cuts an exchange).
 func FuncTables(f wasi.Func) []string {
 	switch f {
-	case wasi.FuncFDRead, wasi.FuncFDPread, wasi.FuncFDWrite, wasi.FuncFDPwrite:
+	case wasi.FuncFDRead, wasi.FuncFDWrite:
+		return []string{TableCalls, TableStdio, TableFS, TableNet, TableHTTP}
+	case wasi.FuncFDPread, wasi.FuncFDPwrite:
 		return []string{TableCalls, TableStdio, TableFS}
-	case wasi.FuncFDAdvise, wasi.FuncFDAllocate, wasi.FuncFDClose, wasi.FuncFDDataSync,
+	case wasi.FuncFDClose:
+		return []string{TableCalls, TableFS, TableNet, TableHTTP}
+	case wasi.FuncFDAdvise, wasi.FuncFDAllocate, wasi.FuncFDDataSync,
 		wasi.FuncFDStatGet, wasi.FuncFDStatSetFlags, wasi.FuncFDStatSetRights,
 		wasi.FuncFDFileStatGet, wasi.FuncFDFileStatSetSize, wasi.FuncFDFileStatSetTimes,
 		wasi.FuncFDPrestatGet, wasi.FuncFDPrestatDirName, wasi.FuncFDReadDir,
@@ -70,9 +76,13 @@ func FuncTables(f wasi.Func) []string {
 		wasi.FuncClockResGet, wasi.FuncClockTimeGet, wasi.FuncPollOneOff, wasi.FuncProcExit,
 		wasi.FuncProcRaise, wasi.FuncSchedYield, wasi.FuncRandomGet:
 		return []string{TableCalls}
-	case wasi.FuncSockAccept, wasi.FuncSockRecv, wasi.FuncSockSend, wasi.FuncSockShutdown:
-		// The net table will take these when the socket extension lands.
-		return []string{TableCalls}
+	case wasi.FuncSockRecv, wasi.FuncSockSend:
+		return []string{TableCalls, TableNet, TableHTTP}
+	case wasi.FuncSockAccept, wasi.FuncSockShutdown, wasi.FuncSockOpen, wasi.FuncSockBind,
+		wasi.FuncSockConnect, wasi.FuncSockListen, wasi.FuncSockRecvFrom, wasi.FuncSockSendTo,
+		wasi.FuncSockGetOpt, wasi.FuncSockSetOpt, wasi.FuncSockGetLocalAddr, wasi.FuncSockGetPeerAddr,
+		wasi.FuncSockGetAddrInfo:
+		return []string{TableCalls, TableNet}
 	}
 	return nil
 }
@@ -91,9 +101,12 @@ type Builder struct {
 	Calls []Call
 	Stdio []Stdio
 	FS    []FS
+	Net   []Net
+	HTTP  []HTTP
 
 	args  bytes.Buffer
 	flags map[uint64]string // rendered flag sets, cached
+	cur   *SockInfo         // the connection emitHTTP stamps rows with
 }
 
 // Reset empties the row slices, keeping their capacity.
@@ -101,7 +114,9 @@ func (b *Builder) Reset() {
 	clear(b.Calls)
 	clear(b.Stdio)
 	clear(b.FS)
-	b.Calls, b.Stdio, b.FS = b.Calls[:0], b.Stdio[:0], b.FS[:0]
+	clear(b.Net)
+	clear(b.HTTP)
+	b.Calls, b.Stdio, b.FS, b.Net, b.HTTP = b.Calls[:0], b.Stdio[:0], b.FS[:0], b.Net[:0], b.HTTP[:0]
 }
 
 // Link sets the optional (pointer) columns of the rows added since Reset.
@@ -113,6 +128,9 @@ func (b *Builder) Link() {
 	}
 	for i := range b.FS {
 		b.FS[i].link()
+	}
+	for i := range b.Net {
+		b.Net[i].link()
 	}
 }
 
@@ -217,6 +235,7 @@ func (b *Builder) Add(rec *capture.Record) {
 
 	b.stdioRow(rec, ok)
 	b.fsRow(rec, &info, ok)
+	b.netRow(rec, ok)
 	b.track(rec.Call, ok)
 }
 
@@ -418,6 +437,34 @@ func describe(call capture.Call, ok bool) callInfo {
 		out(c.N)
 	case *capture.SockShutdown:
 		fd(c.FD)
+	case *capture.SockOpen:
+		res(int64(c.NewFD))
+	case *capture.SockBind:
+		fd(c.FD)
+	case *capture.SockConnect:
+		fd(c.FD)
+	case *capture.SockListen:
+		fd(c.FD)
+	case *capture.SockRecvFrom:
+		fd(c.FD)
+		res(int64(c.N))
+		in(len(c.Data))
+	case *capture.SockSendTo:
+		fd(c.FD)
+		res(int64(c.N))
+		out(c.N)
+	case *capture.SockGetOpt:
+		fd(c.FD)
+		res(int64(len(c.Value)))
+		in(len(c.Value))
+	case *capture.SockSetOpt:
+		fd(c.FD)
+	case *capture.SockGetLocalAddr:
+		fd(c.FD)
+	case *capture.SockGetPeerAddr:
+		fd(c.FD)
+	case *capture.SockGetAddrInfo:
+		res(int64(len(c.Results)))
 	default:
 		// Unreachable for the function table this package was built with;
 		// a newer capture with more functions still gets its calls row.
@@ -661,8 +708,6 @@ func (b *Builder) track(call capture.Call, ok bool) {
 			delete(b.FDs, c.To)
 		}
 		delete(b.FDs, c.From)
-	case *capture.SockAccept:
-		b.FDs[c.NewFD] = FDInfo{Kind: FDSocket}
 	}
 }
 

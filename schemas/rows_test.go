@@ -64,6 +64,12 @@ func TestMappingTotal(t *testing.T) {
 				if len(b.FS) > 0 && !slices.Contains(tables, TableFS) {
 					t.Errorf("fs row for %v, which FuncTables does not list", f)
 				}
+				if len(b.Net) > 0 && !slices.Contains(tables, TableNet) {
+					t.Errorf("net row for %v, which FuncTables does not list", f)
+				}
+				if len(b.HTTP) > 0 && !slices.Contains(tables, TableHTTP) {
+					t.Errorf("http row for %v, which FuncTables does not list", f)
+				}
 			}
 		})
 	}
@@ -225,6 +231,12 @@ func TestSchemas(t *testing.T) {
 		{TableStdio, Stdio{}, []string{"run_id", "seq", "time", "offset_ns", "fd", "stream", "data", "size"}},
 		{TableFS, FS{}, []string{"run_id", "seq", "time", "offset_ns", "func", "op", "fd", "path", "path2", "flags", "errno",
 			"size", "file_offset", "new_fd", "filetype"}},
+		{TableNet, Net{}, []string{"run_id", "seq", "time", "offset_ns", "func", "op", "fd", "conn", "protocol", "family",
+			"local_addr", "peer_addr", "direction", "size", "data", "errno", "new_fd", "detail"}},
+		{TableHTTP, HTTP{}, []string{"run_id", "seq", "conn", "exchange", "role", "local_addr", "peer_addr", "request_seq",
+			"request_time", "response_seq", "response_time", "latency_ns", "method", "host", "path", "proto", "status", "reason",
+			"request_headers", "response_headers", "request_body_size", "response_body_size", "request_body", "response_body",
+			"truncated"}},
 	}
 	for _, tc := range tests {
 		s := parquet.SchemaOf(tc.row)

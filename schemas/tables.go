@@ -4,7 +4,7 @@ package schemas
 // in the key/value metadata of every Parquet file ("timelake.schema_version")
 // and in the lake's commit log. Bump it when a column is added, removed or
 // changes meaning, and document the change in docs/tables.md.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Table names; part of the lake layout (tables/<name>/date=YYYY-MM-DD/).
 const (
@@ -12,18 +12,16 @@ const (
 	TableCalls = "calls"
 	TableStdio = "stdio"
 	TableFS    = "fs"
-	// TableNet and TableHTTP are reserved for the socket extension: socket
-	// calls are rows of calls today and will additionally feed these tables.
-	TableNet  = "net"
-	TableHTTP = "http"
+	TableNet   = "net"  // socket operations (schema version 2)
+	TableHTTP  = "http" // HTTP/1.x exchanges derived from net bytes (schema version 2)
 )
 
 // EventTables are the tables written from records, in the order compact
 // writes them. The runs table is written from run metadata instead.
-var EventTables = []string{TableCalls, TableStdio, TableFS}
+var EventTables = []string{TableCalls, TableStdio, TableFS, TableNet, TableHTTP}
 
 // Tables lists every table that exists in this schema version.
-var Tables = []string{TableRuns, TableCalls, TableStdio, TableFS}
+var Tables = []string{TableRuns, TableCalls, TableStdio, TableFS, TableNet, TableHTTP}
 
 // Run statuses, the values of runs.status.
 const (

@@ -37,6 +37,8 @@ var tableDescriptions = map[string]string{
 	schemas.TableCalls: "one row per recorded host call: seq, time, offset, duration, function, fd, errno, result, bytes, path, args",
 	schemas.TableStdio: "bytes the guest read from stdin or wrote to stdout and stderr, one row per transfer",
 	schemas.TableFS:    "one row per file-system operation: op, fd, path, flags, errno, size, offset, new fd, file type",
+	schemas.TableNet:   "one row per socket operation: op, fd, connection, protocol, local and peer address, direction, bytes and data, errno",
+	schemas.TableHTTP:  "one row per HTTP/1.x exchange rebuilt from socket bytes: connection, times, method, host, path, status, headers, bodies, latency",
 }
 
 var catalog = mustCatalog()

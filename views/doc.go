@@ -1,7 +1,8 @@
 // Package views owns the read side of the lake: a DuckDB session (Session)
 // in which the committed tables of a lake appear as views, and the derived
 // views written as embedded .sql files under sql/ (logs, syscall_stats,
-// errors, run_summary, file_access, timeline), documented in docs/tables.md.
+// errors, run_summary, file_access, timeline, connections, requests),
+// documented in docs/tables.md.
 //
 // A session reads only files named by the lake's commit log
 // (compact.ReadSnapshot), never a listing of tables/, so a half-written

@@ -274,6 +274,10 @@ func writeEmptyTables(dir string) error {
 			w = parquet.NewGenericWriter[schemas.Stdio](f)
 		case schemas.TableFS:
 			w = parquet.NewGenericWriter[schemas.FS](f)
+		case schemas.TableNet:
+			w = parquet.NewGenericWriter[schemas.Net](f)
+		case schemas.TableHTTP:
+			w = parquet.NewGenericWriter[schemas.HTTP](f)
 		default:
 			f.Close()
 			return fmt.Errorf("empty %s table: no schema known", t)

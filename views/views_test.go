@@ -3,18 +3,26 @@ package views
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/timelake/timelake/capture"
 	"github.com/timelake/timelake/compact"
 	"github.com/timelake/timelake/lake"
+	"github.com/timelake/timelake/schemas"
+	"github.com/timelake/timelake/wasi"
 )
 
 func TestCatalog(t *testing.T) {
-	want := []string{"runs", "calls", "stdio", "fs", "errors", "file_access", "logs", "run_summary", "syscall_stats", "timeline"}
+	want := []string{"runs", "calls", "stdio", "fs", "net", "http", "connections", "errors", "file_access", "logs",
+		"requests", "run_summary", "syscall_stats", "timeline"}
 	var got []string
 	for _, e := range Catalog() {
 		got = append(got, e.Name)
@@ -198,5 +206,105 @@ func TestCache(t *testing.T) {
 	// A missing object is an error naming it.
 	if _, err := c.Fetch(ctx, []compact.File{{Key: "tables/calls/date=2025-01-01/gone.parquet"}}); err == nil || !strings.Contains(err.Error(), "gone.parquet") {
 		t.Errorf("missing object: %v", err)
+	}
+}
+
+// writeParquet writes rows to a Parquet file under dir.
+func writeParquet[T any](t *testing.T, dir, name string, rows []T) string {
+	t.Helper()
+	p := filepath.Join(dir, name+".parquet")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[T](f)
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+// TestNetViews builds net and http rows from the calls of an HTTP client
+// (keep-alive, two exchanges, then a close) and a UDP socket, and reads
+// them through the connections and requests views.
+func TestNetViews(t *testing.T) {
+	server := netip.MustParseAddrPort("127.0.0.1:8080")
+	req := func(p string) string { return "GET " + p + " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n" }
+	resp := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nhi\n"
+	calls := []capture.Call{
+		&capture.SockOpen{Family: wasi.AFInet, SockType: wasi.SockStream, NewFD: 3},
+		&capture.SockConnect{FD: 3, Addr: server},
+		&capture.SockGetLocalAddr{FD: 3, Addr: netip.MustParseAddrPort("127.0.0.1:40000")},
+		&capture.FDWrite{FD: 3, IOVecLens: []uint32{64}, Data: []byte(req("/a")), N: wasi.Size(len(req("/a")))},
+		&capture.FDRead{FD: 3, IOVecLens: []uint32{4096}, Data: []byte(resp), N: wasi.Size(len(resp))},
+		&capture.FDWrite{FD: 3, IOVecLens: []uint32{64}, Data: []byte(req("/b")), N: wasi.Size(len(req("/b")))},
+		&capture.FDRead{FD: 3, IOVecLens: []uint32{4096}, Data: []byte(resp), N: wasi.Size(len(resp))},
+		&capture.FDClose{FD: 3},
+		&capture.SockOpen{Family: wasi.AFInet, SockType: wasi.SockDgram, NewFD: 3},
+		&capture.SockSendTo{FD: 3, Addr: netip.MustParseAddrPort("127.0.0.1:53"), IOVecLens: []uint32{4}, Data: []byte("ping"), N: 4},
+		// A server on a socket the run started with (fd 5, --listen).
+		&capture.FDStatGet{FD: 5, Stat: wasi.FDStat{Filetype: wasi.FiletypeSocketStream}},
+		&capture.SockGetLocalAddr{FD: 5, Addr: netip.MustParseAddrPort("0.0.0.0:9000")},
+		&capture.SockAccept{FD: 5, NewFD: 6},
+		&capture.SockRecv{FD: 6, IOVecLens: []uint32{4096}, Data: []byte(req("/s")), N: wasi.Size(len(req("/s")))},
+		&capture.SockSend{FD: 6, IOVecLens: []uint32{4096}, Data: []byte(resp), N: wasi.Size(len(resp))},
+		&capture.FDClose{FD: 6},
+	}
+	b := schemas.Builder{RunID: "r", StartNS: 1_700_000_000_000_000_000, FDs: schemas.NewFDTable(nil)}
+	for i, c := range calls {
+		b.Add(&capture.Record{Seq: uint64(i), Func: c.Func(), Time: int64(i) * 1_000_000, Call: c})
+	}
+	b.Finish(int64(len(calls)-1), int64(len(calls))*1_000_000)
+	b.Link()
+	dir := t.TempDir()
+	netPath := writeParquet(t, dir, "net", b.Net)
+	httpPath := writeParquet(t, dir, "http", b.HTTP)
+	s := emptySession(t)
+	for _, q := range []string{
+		"CREATE OR REPLACE VIEW net AS SELECT * FROM read_parquet('" + netPath + "')",
+		"CREATE OR REPLACE VIEW http AS SELECT * FROM read_parquet('" + httpPath + "')",
+	} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.DB().Query(`SELECT concat_ws(' ', conn, protocol, role, local_addr, peer_addr, closed IS NOT NULL,
+		bytes_out, bytes_in, sends, recvs, errors, exchanges) FROM connections ORDER BY conn`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := scanStrings(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(req("/a"))
+	want := []string{
+		"-6 tcp listener 0.0.0.0:9000 false 0 0 0 0 0 0",
+		fmt.Sprintf("0 tcp client 127.0.0.1:40000 127.0.0.1:8080 true %d %d 2 2 0 2", 2*n, 2*len(resp)),
+		"8 udp  false 4 0 1 0 0 0",
+		fmt.Sprintf("12 tcp server true %d %d 1 1 0 1", len(resp), n),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("connections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	rows, err = s.DB().Query(`SELECT concat_ws(' ', conn, exchange, role, method, host, path, status, latency_ms,
+		response_body_size, content_type, truncated) FROM requests ORDER BY conn, exchange`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = scanStrings(rows); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		"0 0 client GET 127.0.0.1:8080 /a 200 1.0 3 text/plain false",
+		"0 1 client GET 127.0.0.1:8080 /b 200 1.0 3 text/plain false",
+		"12 0 server GET 127.0.0.1:8080 /s 200 1.0 3 text/plain false",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -130,11 +130,13 @@ func (e *environment) dispatch(ctx context.Context, args []string) error {
 		return e.cmdExport(ctx, rest)
 	case "views":
 		return e.cmdViews(ctx, rest)
+	case "trace":
+		return e.cmdTrace(ctx, rest)
 	case "help":
 		top.Usage()
 		return errHelp
 	}
-	return usagef("unknown command %q (want sql, runs, describe, logs, export or views)", cmd)
+	return usagef("unknown command %q (want sql, runs, describe, logs, trace, export or views)", cmd)
 }
 
 // outputFormat is the --format value, defaulting by whether stdout is a

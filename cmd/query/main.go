@@ -1,6 +1,7 @@
 // Command query answers questions about recorded runs: SQL over the lake's
 // tables and derived views in an in-process DuckDB, and ready-made commands
-// for one run (describe, logs) or many (runs), plus exports for notebooks.
+// for one run (describe, logs, trace network, trace requests) or many
+// (runs), plus exports for notebooks.
 // It is wiring only: views owns the session, the cache and the views.
 //
 // Exit codes (docs/query.md): 0 success, 1 a query or the lake failed,
@@ -33,6 +34,8 @@ commands:
   runs                   list runs   [--since DURATION] [--status S] [--module NAME] [--limit N]
   describe RUN           what a run was: module, args, env keys, times, exit, records, sizes
   logs RUN               the run's stdout and stderr bytes, in order   [--stream stdout|stderr]
+  trace network RUN      each socket operation: time, protocol, local > peer, op, bytes   [-v: hex dump]
+  trace requests RUN     each HTTP exchange rebuilt from the socket bytes   [-v: headers and bodies]
   export (VIEW | --sql QUERY) -o FILE [--format parquet|csv|json|arrow]
   views                  list tables and views with a one-line description
 
