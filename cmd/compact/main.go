@@ -54,7 +54,7 @@ type config struct {
 
 const usageText = `usage: compact [--lake URL] [--once | --watch INTERVAL] [--dry-run] [flags]
 
-compact turns the lake's segments into Parquet tables (runs, calls, stdio, fs)
+compact turns the lake's segments into Parquet tables (runs, calls, stdio, fs, net, http)
 under tables/, committed atomically through the log under _lake/.
 
 flags:

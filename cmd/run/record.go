@@ -197,6 +197,9 @@ func runMetadata(o *options, runID uuid.UUID, args, env []string, start time.Tim
 		"max_memory_pages": o.maxMemory.pages,
 		"timeout":          o.timeout.String(),
 		"env_inherit":      o.envInherit,
+		"listen":           []string(o.listen),
+		"allow_connect":    []string(o.allowConnect),
+		"allow_listen":     []string(o.allowListen),
 	}
 	md.Policy, _ = json.Marshal(policy)
 	return md
