@@ -36,8 +36,27 @@ func iovPtr(iov []unix.Iovec) uintptr {
 	return uintptr(unsafe.Pointer(&iov[0]))
 }
 
-// vecIO runs readv or writev (trap), retrying on EINTR.
+// vecIO runs readv or writev (trap), retrying on EINTR. A single buffer,
+// the common case, goes through plain read or write, which the kernel
+// serves with less work than the vectored form.
 func (s *System) vecIO(trap uintptr, fd int, bufs [][]byte) (int, unix.Errno) {
+	if len(bufs) == 1 && len(bufs[0]) > 0 {
+		plain := uintptr(unix.SYS_WRITE)
+		if trap == unix.SYS_READV {
+			plain = unix.SYS_READ
+		}
+		b := bufs[0]
+		for {
+			n, _, e := unix.Syscall(plain, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			if e == unix.EINTR {
+				continue
+			}
+			if e != 0 {
+				return 0, e
+			}
+			return int(n), 0
+		}
+	}
 	iov := s.iovecs(bufs)
 	for {
 		n, _, e := unix.Syscall(trap, uintptr(fd), iovPtr(iov), uintptr(len(iov)))
