@@ -6,7 +6,7 @@ package main
 // warm. The lake is written directly as committed Parquet files (the shape
 // compact writes: sorted by run_id and seq, zstd, 64k-row groups, per-file
 // run ranges in the commit), because compacting 10M recorded calls would
-// dominate the benchmark. Figures are in docs/performance-query.md.
+// dominate the benchmark. Figures are in docs/performance.md ("Query").
 //
 //	go test ./cmd/query -run '^$' -bench Query -benchtime 5x
 
