@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -91,6 +92,13 @@ func newFlagSet(stderr io.Writer, o *options) *flag.FlagSet {
 }
 
 func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if path := os.Getenv("TIMELAKE_CPUPROFILE"); path != "" {
+		// For developers: a CPU profile of the whole run (go tool pprof).
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	var o options
 	fs := newFlagSet(stderr, &o)
 	if err := fs.Parse(argv); err != nil {
