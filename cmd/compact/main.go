@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/timelake/timelake/internal/bytesize"
 	"io"
 	"os"
 	"os/signal"
@@ -189,7 +190,7 @@ func pass(ctx context.Context, store lake.Store, cfg *config, stdout, stderr io.
 		opts.Progress = func(p compact.Progress) {
 			if p.Bytes >= next || p.Segments == p.SegmentsTotal {
 				fmt.Fprintf(stderr, "compact: %d/%d segments, %s/%s, %d records\n", p.Segments, p.SegmentsTotal,
-					formatBytes(p.Bytes), formatBytes(p.BytesTotal), p.Records)
+					bytesize.Format(p.Bytes), bytesize.Format(p.BytesTotal), p.Records)
 				next = p.Bytes + p.BytesTotal/10 + 1
 			}
 		}
@@ -226,10 +227,10 @@ func summary(st compact.Stats) string {
 	prefix := "compact:"
 	if st.DryRun {
 		prefix = "compact (dry run):"
-		return fmt.Sprintf("%s %d segments, %s to read", prefix, st.Segments, formatBytes(st.BytesIn))
+		return fmt.Sprintf("%s %d segments, %s to read", prefix, st.Segments, bytesize.Format(st.BytesIn))
 	}
 	s := fmt.Sprintf("%s %d segments, %d records, %d files, %s in, %s out, %.2fs, %.0f records/s",
-		prefix, st.Segments, st.Records, st.FilesWritten, formatBytes(st.BytesIn), formatBytes(st.BytesOut), secs, rate)
+		prefix, st.Segments, st.Records, st.FilesWritten, bytesize.Format(st.BytesIn), bytesize.Format(st.BytesOut), secs, rate)
 	if st.FilesMerged > 0 {
 		s += fmt.Sprintf(", %d small files merged", st.FilesMerged)
 	}
@@ -240,17 +241,4 @@ func summary(st compact.Stats) string {
 		s += fmt.Sprintf(", %d quarantined", n)
 	}
 	return s
-}
-
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/timelake/timelake/internal/bytesize"
 	"io"
 	"math/big"
 	"strings"
@@ -112,7 +113,7 @@ func writeDescribe(w io.Writer, r *result) {
 	var lines [][2]string
 	add := func(k, val string) { lines = append(lines, [2]string{k, val}) }
 	add("ID", str("run_id"))
-	add("Module", fmt.Sprintf("%s (sha256:%s, %s)", str("module_name"), str("module_sha256"), bytesText(asInt(v("module_size")))))
+	add("Module", fmt.Sprintf("%s (sha256:%s, %s)", str("module_name"), str("module_sha256"), bytesize.Format(asInt(v("module_size")))))
 	add("Args", list("args"))
 	add("Env", list("env_keys"))
 	add("Host", fmt.Sprintf("%s (%s, %s)", str("host"), str("platform"), str("runtime_version")))
@@ -137,16 +138,16 @@ func writeDescribe(w io.Writer, r *result) {
 	}
 	add("Records", rec)
 	add("I/O", fmt.Sprintf("%s in, %s out; stdin %s, stdout %s, stderr %s",
-		bytesText(asInt(v("bytes_in"))), bytesText(asInt(v("bytes_out"))),
-		bytesText(asInt(v("stdin_bytes"))), bytesText(asInt(v("stdout_bytes"))), bytesText(asInt(v("stderr_bytes")))))
-	seg := fmt.Sprintf("%s, %s", str("segments"), bytesText(asInt(v("segment_bytes"))))
+		bytesize.Format(asInt(v("bytes_in"))), bytesize.Format(asInt(v("bytes_out"))),
+		bytesize.Format(asInt(v("stdin_bytes"))), bytesize.Format(asInt(v("stdout_bytes"))), bytesize.Format(asInt(v("stderr_bytes")))))
+	seg := fmt.Sprintf("%s, %s", str("segments"), bytesize.Format(asInt(v("segment_bytes"))))
 	if q := asInt(v("quarantined_segments")); q > 0 {
 		seg += fmt.Sprintf(", %d quarantined", q)
 	}
 	add("Segments", seg)
 	if v("compression_ratio") != nil {
 		add("Size", fmt.Sprintf("%s of records stored in %s (compression ratio %.2fx)",
-			bytesText(asInt(v("records_raw_bytes"))), bytesText(asInt(v("records_stored_bytes"))), v("compression_ratio")))
+			bytesize.Format(asInt(v("records_raw_bytes"))), bytesize.Format(asInt(v("records_stored_bytes"))), v("compression_ratio")))
 	} else {
 		add("Size", "(segments unavailable)")
 	}
@@ -160,18 +161,4 @@ func quoteArg(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// bytesText renders a byte count in binary units.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
