@@ -186,8 +186,12 @@ var (
 	durationRE     = regexp.MustCompile(`"duration_ms":[0-9.]+`)
 	goRecordsRE    = regexp.MustCompile(`(?m)^(<(?:hello|args|exit)>,.*,<ms>,)\d+,`)
 	jsonRecordsRE  = regexp.MustCompile(`"records":\d+`)
-	jsonVolatileRE = regexp.MustCompile(`"(host|duration_ns|segment_bytes|records_raw_bytes|records_stored_bytes|compression_ratio)":[^,}]+`)
+	jsonVolatileRE = regexp.MustCompile(`"(host|runtime_version|duration_ns|segment_bytes|records_raw_bytes|records_stored_bytes|compression_ratio)":("[^"]*"|[^,}]+)`)
 	describeGoRE   = regexp.MustCompile(`(?m)^(Records|I/O):( +).*$`)
+	// A guest's bytes depend on the toolchain that built it: digests and
+	// sizes differ between machines.
+	digestRE     = regexp.MustCompile(`\(sha256:[0-9a-f]{64}, [0-9.]+ [KMG]?i?B\)`)
+	jsonModuleRE = regexp.MustCompile(`"(module_sha256|module_size)":("[0-9a-f]{64}"|\d+)`)
 )
 
 // mask replaces what differs between recordings.
@@ -197,6 +201,8 @@ func (f *fixture) mask(s string) string {
 	}
 	s = strings.ReplaceAll(s, f.lakeURL, "<lake>")
 	s = timeRE.ReplaceAllString(s, "<time>")
+	s = digestRE.ReplaceAllString(s, "(sha256:<digest>, <size>)")
+	s = jsonModuleRE.ReplaceAllString(s, `"$1":<masked>`)
 	s = describeRE.ReplaceAllString(s, "$1:$2<masked>")
 	s = offsetRE.ReplaceAllString(s, "$1<ns>,")
 	s = runsCSVRE.ReplaceAllString(s, "$1<ms>,")

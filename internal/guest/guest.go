@@ -46,7 +46,7 @@ const cacheVersion = "timelake-guest-cache v1"
 
 // goBuildFlags and clangFlags are part of every cache key.
 var (
-	goBuildFlags = []string{"-trimpath"}
+	goBuildFlags = []string{"-trimpath", "-buildvcs=false"} // the same bytes from any checkout and commit
 	clangFlags   = []string{"--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Wextra", "-Werror"}
 )
 
