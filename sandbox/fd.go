@@ -60,37 +60,27 @@ func (s *System) FDWrite(ctx context.Context, fd wasi.FD, iovs [][]byte) (wasi.S
 
 // FDPread implements wasi.System.
 func (s *System) FDPread(ctx context.Context, fd wasi.FD, iovs [][]byte, offset wasi.Filesize) (wasi.Size, wasi.Errno) {
-	e := s.lookup(fd)
-	if e == nil {
-		return 0, wasi.EBADF
-	}
-	if e.kind == kindDir {
-		return 0, wasi.EISDIR
-	}
-	if errno := e.check(wasi.RightFDRead); errno != 0 {
-		return 0, errno
-	}
-	if e.host < 0 {
-		return 0, wasi.ESPIPE
-	}
-	if offset > math.MaxInt64 {
-		return 0, wasi.EINVAL
-	}
-	n, err := s.vecIOAt(unix.SYS_PREADV, e.host, iovs, int64(offset))
-	return wasi.Size(n), fromErrno(err)
+	return s.positioned(unix.SYS_PREADV, fd, iovs, offset, wasi.RightFDRead, wasi.EISDIR)
 }
 
 // FDPwrite implements wasi.System. As on Linux, an fd in append mode appends
 // whatever the offset.
 func (s *System) FDPwrite(ctx context.Context, fd wasi.FD, iovs [][]byte, offset wasi.Filesize) (wasi.Size, wasi.Errno) {
+	return s.positioned(unix.SYS_PWRITEV, fd, iovs, offset, wasi.RightFDWrite, wasi.EBADF)
+}
+
+// positioned runs preadv or pwritev (trap) on fd at offset, after the checks
+// both share: the fd exists and holds right, is not a directory (onDir is
+// the errno then), and is seekable.
+func (s *System) positioned(trap uintptr, fd wasi.FD, iovs [][]byte, offset wasi.Filesize, right wasi.Rights, onDir wasi.Errno) (wasi.Size, wasi.Errno) {
 	e := s.lookup(fd)
 	if e == nil {
 		return 0, wasi.EBADF
 	}
 	if e.kind == kindDir {
-		return 0, wasi.EBADF
+		return 0, onDir
 	}
-	if errno := e.check(wasi.RightFDWrite); errno != 0 {
+	if errno := e.check(right); errno != 0 {
 		return 0, errno
 	}
 	if e.host < 0 {
@@ -99,7 +89,7 @@ func (s *System) FDPwrite(ctx context.Context, fd wasi.FD, iovs [][]byte, offset
 	if offset > math.MaxInt64 {
 		return 0, wasi.EINVAL
 	}
-	n, err := s.vecIOAt(unix.SYS_PWRITEV, e.host, iovs, int64(offset))
+	n, err := s.vecIOAt(trap, e.host, iovs, int64(offset))
 	return wasi.Size(n), fromErrno(err)
 }
 
